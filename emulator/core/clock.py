@@ -1,0 +1,62 @@
+"""Virtual clock, one per namespace.
+
+`realtime` mode moves with the wall clock from the moment the namespace was created; `manual` mode holds still.
+`advance` and `set` work in both modes. This module is the only place that reads the host's time, so that
+everything else is reproducible under a manual clock.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+MODES = ("realtime", "manual")
+# Where a manual clock starts when no scenario says otherwise: 2026-01-01T00:00:00Z.
+DEFAULT_MANUAL_START = 1767225600.0
+
+
+class Clock:
+    def __init__(
+        self,
+        mode: str = "realtime",
+        start: float | None = None,
+        *,
+        wall: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ):
+        if mode not in MODES:
+            raise ValueError(f"clock mode must be one of {MODES}, not {mode!r}")
+        self._monotonic = monotonic
+        self.mode = mode
+        if start is None:
+            start = wall() if mode == "realtime" else DEFAULT_MANUAL_START
+        self._base = float(start)  # virtual time at `_anchor`
+        self._anchor = monotonic()
+
+    def now(self) -> float:
+        if self.mode == "manual":
+            return self._base
+        return self._base + (self._monotonic() - self._anchor)
+
+    def _rebase(self) -> None:
+        self._base, self._anchor = self.now(), self._monotonic()
+
+    def advance(self, seconds: float) -> float:
+        if seconds < 0:
+            raise ValueError("the clock only moves forward")
+        self._rebase()
+        self._base += seconds
+        return self._base
+
+    def set(self, when: float) -> float:
+        self._rebase()
+        if when < self._base:
+            raise ValueError("the clock only moves forward")
+        self._base = float(when)
+        return self._base
+
+    def set_mode(self, mode: str) -> None:
+        if mode not in MODES:
+            raise ValueError(f"clock mode must be one of {MODES}, not {mode!r}")
+        self._rebase()
+        self.mode = mode

@@ -1,0 +1,101 @@
+"""Lifecycle state machines declared as data.
+
+A `Lifecycle` says, for one resource type: its states, which are terminal, which actions each state allows and
+what they move to, and which states move on by themselves after a delay on the namespace clock. Resources carry
+`status`, `status_since` and optional per-resource `durations`; `catch_up` replays the timed transitions up to
+now, stamping each at the exact virtual time it happened (not the time it was observed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+from emulator.core.errors import ApiError
+
+
+class Stateful(Protocol):
+    status: str
+    status_since: float
+    durations: dict[str, float | None]  # per-resource seconds in a timed state; None holds the state
+    detours: dict[str, str]  # per-resource next state instead of the table's (checked with can_move)
+
+
+OnEnter = Callable[[Stateful, str, float], None]
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    name: str
+    states: tuple[str, ...]
+    terminal: frozenset[str]
+    # action -> {from state: to state}
+    actions: dict[str, dict[str, str]] = field(default_factory=dict)
+    # state -> (next state, default seconds in state); a resource's durations[state] overrides, None holds it.
+    timed: dict[str, tuple[str, float]] = field(default_factory=dict)
+    # state -> states the vendor may also move it to for reasons not modelled (a failure); scenarios may use them.
+    scripted: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        known = set(self.states)
+        for action, moves in self.actions.items():
+            for src, dst in moves.items():
+                if src not in known or dst not in known:
+                    raise ValueError(f"{self.name}.{action}: {src}->{dst} uses an unknown state")
+        for src, (dst, _) in self.timed.items():
+            if src not in known or dst not in known:
+                raise ValueError(f"{self.name}: timed {src}->{dst} uses an unknown state")
+        for src, dsts in self.scripted.items():
+            if src not in known or not set(dsts) <= known:
+                raise ValueError(f"{self.name}: scripted {src}->{dsts} uses an unknown state")
+
+    def allowed_from(self, action: str) -> tuple[str, ...]:
+        return tuple(self.actions[action])
+
+    def can(self, action: str, status: str) -> bool:
+        return status in self.actions[action]
+
+    def can_move(self, src: str, dst: str) -> bool:
+        """Whether the vendor ever moves `src` to `dst`, by an action or by time."""
+        if self.timed.get(src, (None,))[0] == dst or dst in self.scripted.get(src, ()):
+            return True
+        return any(moves.get(src) == dst for moves in self.actions.values())
+
+    def catch_up(self, resource: Stateful, now: float, on_enter: OnEnter | None = None) -> None:
+        while True:
+            step = self.timed.get(resource.status)
+            if step is None:
+                return
+            target, default = step
+            target = resource.detours.get(resource.status, target)
+            delay = resource.durations.get(resource.status, default)
+            if delay is None:
+                return
+            at = resource.status_since + delay
+            if at > now:
+                return
+            resource.status, resource.status_since = target, at
+            if on_enter is not None:
+                on_enter(resource, target, at)
+
+    def require(self, resource: Stateful, action: str, *, what: str = "") -> str:
+        """The state `action` moves the resource to, or the neutral conflict error naming the allowed states."""
+        moves = self.actions[action]
+        target = moves.get(resource.status)
+        if target is None:
+            raise ApiError(
+                "conflict",
+                f"cannot {action.replace('_', ' ')} {what or self.name} in status '{resource.status}'"
+                f" (allowed from: {', '.join(moves)})",
+                details={"status": resource.status, "action": action},
+            )
+        return target
+
+    def act(self, resource: Stateful, action: str, now: float, on_enter: OnEnter | None = None, *, what: str = "") -> str:
+        """Catch up on time, then apply `action` (or raise the conflict error, changing nothing)."""
+        self.catch_up(resource, now, on_enter)
+        target = self.require(resource, action, what=what)
+        resource.status, resource.status_since = target, now
+        if on_enter is not None:
+            on_enter(resource, target, now)
+        return target

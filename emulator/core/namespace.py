@@ -1,0 +1,70 @@
+"""Namespaces: isolated worlds, each with its own store, clock and seeded RNG.
+
+The namespace of a request is the `X-Emulator-Namespace` header when given, else the credential the request
+carries (decided by the vendor: the bearer token, Qianfan's access key), else `default`.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from emulator.core.clock import Clock
+from emulator.core.ids import derived_hex, hex_id
+from emulator.core.store import Store
+
+NAMESPACE_HEADER = "x-emulator-namespace"
+DEFAULT_NAMESPACE = "default"
+
+
+@dataclass
+class Settings:
+    """What a fresh namespace starts from (set by the CLI, or by a scenario for its namespace)."""
+
+    seed: int = 0
+    clock_mode: str = "realtime"
+    clock_start: float | None = None
+
+
+class Namespace:
+    def __init__(self, name: str, settings: Settings):
+        self.name = name
+        self.seed = int(derived_hex(settings.seed, name, nbytes=8), 16)
+        self.clock = Clock(settings.clock_mode, settings.clock_start)
+        self.rng = random.Random(self.seed)
+        self.store = Store()
+        # Free-form per-vendor state that is not a collection (counters, caches).
+        self.extras: dict[str, Any] = {}
+
+    def now(self) -> float:
+        return self.clock.now()
+
+    def new_id(self, prefix: str, nbytes: int = 16) -> str:
+        return hex_id(self.rng, prefix, nbytes)
+
+
+@dataclass
+class World:
+    """Every namespace of one running emulator."""
+
+    settings: Settings = field(default_factory=Settings)
+    namespaces: dict[str, Namespace] = field(default_factory=dict)
+    overrides: dict[str, Settings] = field(default_factory=dict)
+
+    def get(self, name: str) -> Namespace:
+        ns = self.namespaces.get(name)
+        if ns is None:
+            ns = self.namespaces[name] = Namespace(name, self.overrides.get(name, self.settings))
+        return ns
+
+    def reset(self, name: str) -> None:
+        self.namespaces.pop(name, None)
+
+
+def resolve_name(headers: Any, credential: str | None) -> str:
+    """Header first, then the credential, then the default namespace."""
+    explicit = headers.get(NAMESPACE_HEADER)
+    if explicit:
+        return explicit
+    return credential or DEFAULT_NAMESPACE

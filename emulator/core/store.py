@@ -1,0 +1,95 @@
+"""Namespaced in-memory records with ordered indexes.
+
+Every record gets a sequence number when it is added; indexes are sorted lists of those numbers, so a page is a
+range scan (O(log n + page)) and a cursor stays valid when other records are added or removed between pages.
+Removed records stay reachable by id (soft delete) but leave every index.
+"""
+
+from __future__ import annotations
+
+from itertools import count
+from typing import Any, Callable, Generic, Hashable, Iterator, TypeVar
+
+from sortedcontainers import SortedList
+
+T = TypeVar("T")
+
+
+class Collection(Generic[T]):
+    """Records of one type by id, with a primary index (creation order) and optional secondary indexes."""
+
+    def __init__(self, sequence: Iterator[int], **index_keys: Callable[[T], Hashable | None]):
+        self._sequence = sequence
+        self._by_id: dict[str, T] = {}
+        self._seq_of: dict[str, int] = {}
+        self._id_at: dict[int, str] = {}
+        self.order = SortedList()
+        self._index_keys = index_keys
+        self._indexes: dict[str, dict[Hashable, SortedList]] = {name: {} for name in index_keys}
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def add(self, ident: str, record: T) -> T:
+        seq = next(self._sequence)
+        self._by_id[ident] = record
+        self._seq_of[ident] = seq
+        self._id_at[seq] = ident
+        self.order.add(seq)
+        for name, key_of in self._index_keys.items():
+            key = key_of(record)
+            if key is not None:
+                self._indexes[name].setdefault(key, SortedList()).add(seq)
+        return record
+
+    def get(self, ident: str) -> T | None:
+        """The live record with this id, or None (also None once removed)."""
+        seq = self._seq_of.get(ident)
+        if seq is None or seq not in self.order:
+            return None
+        return self._by_id[ident]
+
+    def get_any(self, ident: str) -> T | None:
+        """The record with this id even if it was removed (for cursors and audit)."""
+        return self._by_id.get(ident)
+
+    def remove(self, ident: str) -> None:
+        """Take the record out of every index; it stays known by id so cursors that point at it still work."""
+        seq = self._seq_of[ident]
+        record = self._by_id[ident]
+        self.order.discard(seq)
+        for name, key_of in self._index_keys.items():
+            key = key_of(record)
+            if key is not None:
+                self._indexes[name][key].discard(seq)
+
+    def seq(self, ident: str) -> int | None:
+        return self._seq_of.get(ident)
+
+    def by_seq(self, seq: int) -> T:
+        return self._by_id[self._id_at[seq]]
+
+    def index(self, name: str | None = None, key: Hashable | None = None) -> SortedList:
+        """The primary index, or the secondary index `name` restricted to `key` (empty if none)."""
+        if name is None:
+            return self.order
+        return self._indexes[name].get(key) or SortedList()
+
+    def values(self) -> Iterator[T]:
+        """Live records, oldest first."""
+        for seq in self.order:
+            yield self.by_seq(seq)
+
+
+class Store:
+    """All collections of one namespace, sharing one sequence so orderings are comparable."""
+
+    def __init__(self) -> None:
+        self._sequence = count(1)
+        self._collections: dict[str, Collection[Any]] = {}
+
+    def collection(self, name: str, **index_keys: Callable[[Any], Hashable | None]) -> Collection[Any]:
+        found = self._collections.get(name)
+        if found is None:
+            found = self._collections[name] = Collection(self._sequence, **index_keys)
+        return found

@@ -1,0 +1,27 @@
+"""Request parsing with pydantic, failures turned into the neutral invalid_request error."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from emulator.core.errors import ApiError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def describe(exc: ValidationError, where: str) -> str:
+    """'body.models: List should have at least 1 item' style, one clause per problem."""
+    parts = []
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-"))
+        parts.append(f"{where}.{loc}: {err['msg']}" if loc else f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def parse(model: type[M], data: Any, where: str) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ApiError("invalid_request", describe(exc, where)) from None
