@@ -1,0 +1,59 @@
+"""`python -m emulator serve ...`: runs the app under uvicorn on 127.0.0.1 by default."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+
+from emulator.core.namespace import Settings
+from emulator.core.scenario import ScenarioError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m emulator", description="Offline LLM-evaluation API emulator")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve every vendor and the /_emulator control API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--scenario", action="append", default=[], metavar="FILE",
+                       help="YAML scenario to load at start (repeatable)")
+    serve.add_argument("--seed", type=int, default=0, help="seed for ids and generated data (default 0)")
+    serve.add_argument("--clock", choices=["realtime", "manual"], default="realtime",
+                       help="realtime: namespaces' clocks run; manual: they move only by /_emulator/clock/advance")
+    serve.add_argument("--log-level", default="warning")
+    return parser
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from emulator.app import build_app
+
+    try:
+        app = build_app(Settings(seed=args.seed, clock_mode=args.clock), args.scenario)
+    except ScenarioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    # Bind first so the printed URL is one that already accepts connections (and --port 0 shows the real port).
+    sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((args.host, args.port))
+    except OSError as exc:
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 2
+    sock.listen(2048)
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level=args.log_level, access_log=False, http="httptools", loop="uvloop",
+                            lifespan="off")
+    print(f"emulator listening on http://{args.host}:{port} (clock {args.clock}, seed {args.seed})", flush=True)
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        return serve(args)
+    return 2

@@ -1,0 +1,1 @@
+"""One package per vendor; a vendor never imports another."""

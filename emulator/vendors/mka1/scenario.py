@@ -1,0 +1,71 @@
+"""The `mka1:` section of a scenario file: suites and runs written with the API's own field names.
+
+    mka1:
+      suites:
+        - ref: support            # a local name that runs refer to
+          name: Support answers
+          manifest: {tasks: [{id: faq, type: qa, dataset: {file_id: file_faq}}]}
+      runs:
+        - suite: support
+          models: [gpt-4o-mini]
+          age_seconds: 600        # created this long before the scenario loads (so already completed)
+          fail_after_seconds: 5   # optional: fails this long after it starts (the vendor's scripted failure)
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from pydantic import ConfigDict, Field
+
+from emulator.core.errors import ApiError
+from emulator.core.namespace import Namespace
+from emulator.core.scenario import ScenarioError
+from emulator.vendors.mka1 import service, wire
+from emulator.vendors.mka1.records import RUN_LIFECYCLE
+from emulator.vendors.mka1.service import Caller
+
+
+class ScenarioSuite(wire.CreateSuite):
+    model_config = ConfigDict(extra="forbid")
+    ref: str = Field(min_length=1)
+
+
+class ScenarioRun(wire.RunKnobs):
+    model_config = ConfigDict(extra="forbid")
+    suite: str = Field(min_length=1, description="the `ref` of a suite in this scenario")
+    models: list[str] = Field(min_length=1, max_length=20)
+    metadata: dict[str, str] = Field(default_factory=dict)
+    age_seconds: float = Field(0, ge=0)
+    fail_after_seconds: Optional[float] = Field(None, ge=0)
+
+
+class Section(wire.Wire):
+    model_config = ConfigDict(extra="forbid")
+    suites: list[ScenarioSuite] = Field(default_factory=list)
+    runs: list[ScenarioRun] = Field(default_factory=list)
+
+
+def load(ns: Namespace, raw: Any) -> None:
+    section = Section.model_validate(raw or {})
+    c = Caller(ns=ns, user_id="user_scenario", on_behalf_of=None)
+    refs: dict[str, str] = {}
+    for spec in section.suites:
+        if spec.ref in refs:
+            raise ScenarioError(f"mka1.suites: ref {spec.ref!r} is used twice")
+        refs[spec.ref] = service.create_suite(c, spec).id
+    for number, spec in enumerate(section.runs):
+        if spec.suite not in refs:
+            raise ScenarioError(f"mka1.runs.{number}.suite: no suite with ref {spec.suite!r}")
+        suite = service.get_suite(c, refs[spec.suite])
+        try:
+            run = service.build_run(c, suite, suite.version(suite.active_version), models=spec.models,
+                                    task_ids=spec.task_ids, knobs=spec, metadata=spec.metadata,
+                                    created_at=c.now - spec.age_seconds, hold=spec.fail_after_seconds is not None)
+        except ApiError as exc:
+            raise ScenarioError(f"mka1.runs.{number}: {exc.message}") from None
+        if spec.fail_after_seconds is not None:
+            assert RUN_LIFECYCLE.can_move("in_progress", "failed")
+            run.detours["in_progress"] = "failed"
+            run.durations["in_progress"] = spec.fail_after_seconds
+        service.sync(c, run)

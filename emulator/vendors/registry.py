@@ -1,0 +1,33 @@
+"""The vendors the app serves: each gives its path prefix, its routes and its error renderer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from emulator.core.errors import ApiError
+from emulator.core.namespace import Namespace
+
+
+@dataclass(frozen=True)
+class Vendor:
+    name: str
+    prefix: str
+    routes: Callable[[], list[BaseRoute]]
+    render_error: Callable[[ApiError], Response]
+    # Loads this vendor's section of a scenario file into a namespace.
+    load_scenario: Callable[[Namespace, Any], None] | None = None
+
+
+def vendors() -> list[Vendor]:
+    from emulator.vendors import mka1
+    from emulator.vendors.mka1 import errors as mka1_errors
+    from emulator.vendors.mka1 import routes as mka1_routes
+    from emulator.vendors.mka1 import scenario as mka1_scenario
+
+    return [
+        Vendor("mka1", mka1.PREFIX, mka1_routes.routes, mka1_errors.render_error, mka1_scenario.load),
+    ]
