@@ -67,13 +67,16 @@ class Lifecycle:
             if step is None:
                 return
             target, default = step
-            target = resource.detours.get(resource.status, target)
+            detour = resource.detours.get(resource.status)
             delay = resource.durations.get(resource.status, default)
             if delay is None:
                 return
             at = resource.status_since + delay
             if at > now:
                 return
+            if detour is not None:  # a scripted step happens once; a retry then follows the table again
+                del resource.detours[resource.status]
+                target = detour
             resource.status, resource.status_since = target, at
             if on_enter is not None:
                 on_enter(resource, target, at)

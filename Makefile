@@ -1,0 +1,35 @@
+# Two commands do all the set-up on a fresh machine (Python 3.11+ and make):
+#   make run   - serve every implemented vendor on http://127.0.0.1:8080 with scenarios/demo.yaml loaded
+#   make test  - run the whole suite (official SDKs included)
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8080
+
+.PHONY: run test bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+# Sentinels record what was installed; they are redone when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+run: $(VENV)/.installed
+	$(PY) -m emulator serve --host $(HOST) --port $(PORT) --scenario scenarios/demo.yaml
+
+test: $(VENV)/.installed-test
+	$(PY) -m pytest -n 2
+
+bench: $(VENV)/.installed
+	$(PY) -m bench.bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) build *.egg-info
