@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from emulator.core.errors import ApiError
+from emulator.core.http import bearer_token, headers_of
 from emulator.core.jsonio import dumps, loads
 from emulator.core.namespace import Namespace, resolve_name
 from emulator.core.validation import parse
@@ -32,13 +33,13 @@ def render_error(error: ApiError) -> Response:
                     media_type="application/json")
 
 
-def _credential(request: Request) -> str | None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
+def _name(request: Request) -> str:
+    headers = headers_of(request)
+    return resolve_name(headers, bearer_token(headers))
 
 
 def namespace(request: Request) -> Namespace:
-    return request.app.state.world.get(resolve_name(request.headers, _credential(request)))
+    return request.app.state.world.get(_name(request))
 
 
 def _json(body: dict) -> Response:
@@ -57,7 +58,7 @@ async def health(request: Request) -> Response:
 
 async def reset(request: Request) -> Response:
     world = request.app.state.world
-    name = resolve_name(request.headers, _credential(request))
+    name = _name(request)
     world.reset(name)
     return _json({"namespace": name, "reset": True})
 

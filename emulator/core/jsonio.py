@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+import orjson
 
 from emulator.core.errors import ApiError
 
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
-
 
 def dumps(value: Any) -> bytes:
-    return _encode(value).encode()
+    """Compact UTF-8 JSON (orjson: several times faster than the stdlib on list pages)."""
+    return orjson.dumps(value)
 
 
 def loads(raw: bytes) -> Any:
     """Parse a request body; a body that is not JSON is the client's mistake, never a 500."""
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
         raise ApiError("invalid_request", f"request body is not valid JSON: {exc}") from None
-
-
-def join_array(items: list[bytes]) -> bytes:
-    """A JSON array from already-encoded items (lets cached objects skip re-encoding)."""
-    return b"[" + b",".join(items) + b"]"

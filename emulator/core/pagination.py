@@ -33,12 +33,23 @@ def after_page(
     newest_first: bool = True,
 ) -> Page[T]:
     """Up to `limit` records of `index` that follow the record `after` (by id) and pass `keep`."""
-    if after is None:
-        seqs = reversed(index) if newest_first else iter(index)
-    else:
+    pivot = None
+    if after is not None:
         pivot = collection.seq(after)
         if pivot is None:
             raise ApiError("invalid_request", f"after: no item with id {after!r}")
+    if keep is None:  # no filter: one positional slice of the index
+        if newest_first:
+            stop = len(index) if pivot is None else index.bisect_left(pivot)
+            seqs = index[max(0, stop - limit - 1):stop]
+            seqs.reverse()
+        else:
+            start = 0 if pivot is None else index.bisect_right(pivot)
+            seqs = index[start:start + limit + 1]
+        return Page(list(map(collection.by_seq, seqs[:limit])), len(seqs) > limit)
+    if pivot is None:
+        seqs = reversed(index) if newest_first else iter(index)
+    else:
         if newest_first:
             seqs = index.irange(maximum=pivot, inclusive=(True, False), reverse=True)
         else:

@@ -22,7 +22,7 @@ class Collection(Generic[T]):
         self._sequence = sequence
         self._by_id: dict[str, T] = {}
         self._seq_of: dict[str, int] = {}
-        self._id_at: dict[int, str] = {}
+        self._at: dict[int, T] = {}
         self.order = SortedList()
         self._index_keys = index_keys
         self._indexes: dict[str, dict[Hashable, SortedList]] = {name: {} for name in index_keys}
@@ -34,7 +34,7 @@ class Collection(Generic[T]):
         seq = next(self._sequence)
         self._by_id[ident] = record
         self._seq_of[ident] = seq
-        self._id_at[seq] = ident
+        self._at[seq] = record
         self.order.add(seq)
         for name, key_of in self._index_keys.items():
             key = key_of(record)
@@ -67,7 +67,7 @@ class Collection(Generic[T]):
         return self._seq_of.get(ident)
 
     def by_seq(self, seq: int) -> T:
-        return self._by_id[self._id_at[seq]]
+        return self._at[seq]
 
     def index(self, name: str | None = None, key: Hashable | None = None) -> SortedList:
         """The primary index, or the secondary index `name` restricted to `key` (empty if none)."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ValidationError
 
@@ -25,3 +27,12 @@ def parse(model: type[M], data: Any, where: str) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise ApiError("invalid_request", describe(exc, where)) from None
+
+
+@lru_cache(maxsize=4096)
+def parse_query(model: type[M], query_string: bytes) -> M:
+    """Parse a query string into `model`; cached, since polling clients repeat the same query.
+
+    The parsed models are only read, never changed, so sharing them is safe. Failures are not cached.
+    """
+    return parse(model, dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)), "query")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator.core.jsonio import dumps, join_array
+from emulator.core.jsonio import dumps
 from emulator.vendors.mka1 import service
 from emulator.vendors.mka1.records import RUN_LIFECYCLE, Run, Schedule, Share, Suite, SuiteVersion
 from emulator.vendors.mka1.service import Caller
@@ -98,8 +98,9 @@ def deleted(kind: str, ident: str, **extra: Any) -> dict[str, Any]:
 
 
 def listing(items: list[bytes], has_more: bool, first_id: str | None, last_id: str | None) -> bytes:
+    """The list envelope around already-encoded items, copied once into the answer."""
     tail = dumps({"has_more": has_more, "first_id": first_id, "last_id": last_id})
-    return b'{"object":"list","data":' + join_array(items) + b"," + tail[1:]
+    return b"".join((b'{"object":"list","data":[', b",".join(items), b"],", tail[1:]))
 
 
 def page(items: list[Any], has_more: bool, encode) -> bytes:

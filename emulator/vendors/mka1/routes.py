@@ -14,8 +14,9 @@ from starlette.routing import Route
 
 from emulator.core.errors import ApiError
 from emulator.core.jsonio import dumps, loads
+from emulator.core.http import bearer_token, headers_of
 from emulator.core.namespace import resolve_name
-from emulator.core.validation import parse
+from emulator.core.validation import parse, parse_query
 from emulator.vendors.mka1 import PREFIX, render, service, wire
 from emulator.vendors.mka1.errors import render_error
 from emulator.vendors.mka1.service import Caller
@@ -23,19 +24,13 @@ from emulator.vendors.mka1.service import Caller
 Handler = Callable[[Caller, dict[str, str], Any, Any], Any]
 
 
-def bearer_token(request: Request) -> str | None:
-    """The API key of `Authorization: Bearer <key>` (scheme case-insensitive), or None."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
-
-
 def caller(request: Request) -> Caller:
-    token = bearer_token(request)
+    headers = headers_of(request)
+    token = bearer_token(headers)
     if token is None:
         raise ApiError("unauthorized", "missing bearer token: send Authorization: Bearer <mka1-api-key>")
-    ns = request.app.state.world.get(resolve_name(request.headers, token))
-    return Caller(ns=ns, user_id=service.user_id_for(ns, token), on_behalf_of=request.headers.get("x-on-behalf-of"))
+    ns = request.app.state.world.get(resolve_name(headers, token))
+    return Caller(ns=ns, token=token, on_behalf_of=headers.get("x-on-behalf-of"))
 
 
 def _int_param(params: dict[str, str], name: str) -> int:
@@ -49,12 +44,11 @@ def endpoint(handler: Handler, query: type[BaseModel] | None, body: type[BaseMod
     async def call(request: Request) -> Response:
         try:
             c = caller(request)
-            q = parse(query, dict(request.query_params), "query") if query else None
+            q = parse_query(query, request.scope["query_string"]) if query else None
             b = None
             if body is not None:
                 raw = await request.body()
                 b = parse(body, loads(raw) if raw else {}, "body")
-                request.state.body_size = len(raw)
             result = handler(c, request.path_params, q, b)
         except ApiError as error:
             return render_error(error)
@@ -73,7 +67,9 @@ def _run(c: Caller, r) -> bytes:
 
 
 def _runs_page(c: Caller, page) -> bytes:
-    return render.page(page.items, page.has_more, lambda r: render.run_bytes(c, r))
+    items = page.items
+    encoded = [r.cached or render.run_bytes(c, r) for r in items]  # runs at rest are already encoded
+    return render.listing(encoded, page.has_more, items[0].id if items else None, items[-1].id if items else None)
 
 
 def _suite_page(page) -> bytes:
@@ -244,22 +240,9 @@ async def import_historical_results(request: Request) -> Response:
 S, SV, R, SC = "/suites/{suite_id}", "/suites/{suite_id}/versions", "/runs/{run_id}", "/schedules/{schedule_id}"
 SAMPLE = R + "/samples/{sample_index}"
 
-# method, path, operationId, handler, query model, body model
+# method, path, operationId, handler, query model, body model. Starlette tries routes in order, so the run
+# routes that clients poll come first.
 OPERATIONS: list[tuple[str, str, str, Handler, type[BaseModel] | None, type[BaseModel] | None]] = [
-    ("POST", "/suites", "createEvalSuite", create_suite, None, wire.CreateSuite),
-    ("GET", "/suites", "listEvalSuites", list_suites, wire.ListSuitesQuery, None),
-    ("GET", S, "getEvalSuite", get_suite, None, None),
-    ("DELETE", S, "deleteEvalSuite", delete_suite, None, None),
-    ("POST", SV, "createEvalSuiteVersion", create_suite_version, None, wire.CreateSuiteVersion),
-    ("GET", SV, "listEvalSuiteVersions", list_suite_versions, wire.ListQuery, None),
-    ("GET", SV + "/{version}", "getEvalSuiteVersion", get_suite_version, None, None),
-    ("GET", S + "/shares", "listEvalSuiteShares", list_suite_shares, None, None),
-    ("POST", S + "/shares", "createEvalSuiteShare", create_suite_share, None, wire.CreateShare),
-    ("DELETE", S + "/shares/{org_id}", "deleteEvalSuiteShare", delete_suite_share, None, None),
-    ("GET", S + "/leaderboard-runs", "listEvalSuiteLeaderboardRuns", list_suite_leaderboard_runs,
-     wire.LeaderboardRunsQuery, None),
-    ("GET", S + "/leaderboard", "getEvalSuiteLeaderboard", get_suite_leaderboard, wire.LeaderboardQuery, None),
-    ("POST", S + "/tokens/measure", "measureEvalSuiteTokens", measure_suite_tokens, None, wire.MeasureTokens),
     ("POST", "/runs", "createEvalRun", create_run, None, wire.CreateRun),
     ("GET", "/runs", "listEvalRuns", list_runs, wire.ListRunsQuery, None),
     ("GET", R, "getEvalRun", get_run, None, None),
@@ -274,8 +257,22 @@ OPERATIONS: list[tuple[str, str, str, Handler, type[BaseModel] | None, type[Base
     ("PUT", SAMPLE + "/trajectory", "uploadEvalSampleTrajectory", upload_sample_trajectory, wire.SampleLocator,
      wire.UploadTrajectory),
     ("GET", R + "/artifacts", "getEvalArtifacts", get_artifacts, None, None),
-    ("POST", "/imports/agent-run", "importAgentEvalRun", import_agent_run, None, wire.ImportAgentRun),
     ("POST", R + "/trials", "appendAgentEvalTrials", append_agent_trials, None, wire.AppendTrials),
+    ("POST", "/suites", "createEvalSuite", create_suite, None, wire.CreateSuite),
+    ("GET", "/suites", "listEvalSuites", list_suites, wire.ListSuitesQuery, None),
+    ("GET", S, "getEvalSuite", get_suite, None, None),
+    ("DELETE", S, "deleteEvalSuite", delete_suite, None, None),
+    ("POST", SV, "createEvalSuiteVersion", create_suite_version, None, wire.CreateSuiteVersion),
+    ("GET", SV, "listEvalSuiteVersions", list_suite_versions, wire.ListQuery, None),
+    ("GET", SV + "/{version}", "getEvalSuiteVersion", get_suite_version, None, None),
+    ("GET", S + "/shares", "listEvalSuiteShares", list_suite_shares, None, None),
+    ("POST", S + "/shares", "createEvalSuiteShare", create_suite_share, None, wire.CreateShare),
+    ("DELETE", S + "/shares/{org_id}", "deleteEvalSuiteShare", delete_suite_share, None, None),
+    ("GET", S + "/leaderboard-runs", "listEvalSuiteLeaderboardRuns", list_suite_leaderboard_runs,
+     wire.LeaderboardRunsQuery, None),
+    ("GET", S + "/leaderboard", "getEvalSuiteLeaderboard", get_suite_leaderboard, wire.LeaderboardQuery, None),
+    ("POST", S + "/tokens/measure", "measureEvalSuiteTokens", measure_suite_tokens, None, wire.MeasureTokens),
+    ("POST", "/imports/agent-run", "importAgentEvalRun", import_agent_run, None, wire.ImportAgentRun),
     ("POST", "/schedules", "createEvalSchedule", create_schedule, None, wire.CreateSchedule),
     ("GET", "/schedules", "listEvalSchedules", list_schedules, wire.ListSchedulesQuery, None),
     ("GET", SC, "getEvalSchedule", get_schedule, None, None),

@@ -48,7 +48,7 @@ class Section(wire.Wire):
 
 def load(ns: Namespace, raw: Any) -> None:
     section = Section.model_validate(raw or {})
-    c = Caller(ns=ns, user_id="user_scenario", on_behalf_of=None)
+    c = Caller(ns=ns, token="scenario", on_behalf_of=None)
     refs: dict[str, str] = {}
     for spec in section.suites:
         if spec.ref in refs:

@@ -10,6 +10,7 @@ import base64
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timezone
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -47,8 +48,12 @@ MAX_FIRES_PER_SYNC = 100  # schedule fires replayed at once after a long clock j
 @dataclass(frozen=True, slots=True)
 class Caller:
     ns: Namespace
-    user_id: str  # the credential's user
+    token: str  # the credential (its user owns what it creates)
     on_behalf_of: str | None  # X-On-Behalf-Of, when a gateway delegates
+
+    @property
+    def user_id(self) -> str:
+        return user_id_for(self.ns.seed, self.token)
 
     @property
     def owner(self) -> str:
@@ -67,8 +72,9 @@ class Caller:
         return f"team_{derived_hex(self.ns.seed, 'team', nbytes=12)}"
 
 
-def user_id_for(ns: Namespace, token: str) -> str:
-    return f"user_{derived_hex(ns.seed, 'user', token, nbytes=12)}"
+@lru_cache(maxsize=1024)
+def user_id_for(seed: int, token: str) -> str:
+    return f"user_{derived_hex(seed, 'user', token, nbytes=12)}"
 
 
 # ---- collections --------------------------------------------------------------------------------------------
@@ -278,8 +284,10 @@ def _on_enter(run: Run, status: str, at: float) -> None:
             run.error = {"code": "internal_error", "message": "the eval workflow failed; retry the run to resume it"}
 
 
-def sync(c: Caller, run: Run) -> Run:
-    RUN_LIFECYCLE.catch_up(run, c.now, _on_enter)
+def sync(c: Caller, run: Run, now: float | None = None) -> Run:
+    """Bring a run up to the namespace clock (a run at rest has nothing to catch up on)."""
+    if run.status not in RUN_LIFECYCLE.terminal:
+        RUN_LIFECYCLE.catch_up(run, c.now if now is None else now, _on_enter)
     return run
 
 
@@ -341,9 +349,14 @@ def list_runs(c: Caller, q: wire.ListRunsQuery) -> Page[Run]:
     coll = runs(c.ns)
     index = coll.index("suite", q.suite_id) if q.suite_id is not None else coll.index()
     keep = _run_filter(c, owned_only=q.owned_only, suite_version=q.suite_version, status=q.status)
-    page = after_page(coll, index, after=q.after, limit=q.limit, keep=keep)
+    return _synced(c, after_page(coll, index, after=q.after, limit=q.limit, keep=keep))
+
+
+def _synced(c: Caller, page: Page[Run]) -> Page[Run]:
+    now, terminal = c.now, RUN_LIFECYCLE.terminal
     for run in page.items:
-        sync(c, run)
+        if run.status not in terminal:
+            RUN_LIFECYCLE.catch_up(run, now, _on_enter)
     return page
 
 
@@ -1101,7 +1114,4 @@ def list_schedule_runs(c: Caller, schedule_id: str, q: wire.ListScheduleRunsQuer
         raise invalid(f"suite_id {q.suite_id!r} is not the suite of schedule {s.id!r}")
     coll = runs(c.ns)
     keep = _run_filter(c, owned_only=False, suite_version=q.suite_version, status=q.status)
-    page = after_page(coll, coll.index("schedule", s.id), after=q.after, limit=q.limit, keep=keep)
-    for run in page.items:
-        sync(c, run)
-    return page
+    return _synced(c, after_page(coll, coll.index("schedule", s.id), after=q.after, limit=q.limit, keep=keep))
