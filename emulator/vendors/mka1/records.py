@@ -141,6 +141,7 @@ class Run:
     error: dict[str, Any] | None = None
     retried: int = 0
     schedule_id: str | None = None
+    waits_for: str | None = None  # a schedule's buffered run starts when this run finishes
     # Agent (harness) runs carry their trials explicitly instead of generated samples.
     agent: dict[str, Any] | None = None
     trials: dict[tuple[str, str, int], dict[str, Any]] | None = None

@@ -8,6 +8,8 @@ memory and every read agrees with every other. Agent (harness) runs store their 
 from __future__ import annotations
 
 import base64
+import math
+import random
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,21 +80,39 @@ def model_skill(seed: int, model: str) -> float:
     return 0.55 + 0.37 * derived_unit(seed, "skill", model)
 
 
-def _audio_data_uri(text: str) -> str:
-    """A tiny valid WAV (silence) whose length follows the text: enough for clients that decode the clip."""
-    frames = 800 * max(1, len(text.split()))
-    data = b"\x00\x00" * frames
+AUDIO_RATE = 8000  # 8-bit mono PCM: small clips that any WAV decoder reads
+_LOW_NOISE = bytes(120 + (b % 16) for b in range(256))  # random bytes -> quiet noise around the 128 midpoint
+
+
+def _audio_frames(text: str) -> int:
+    return AUDIO_RATE // 10 * max(1, len(text.split()))
+
+
+def _audio_data_uri(text: str, key: tuple) -> str:
+    """A valid WAV whose length follows the text and whose noise follows `key` (task and row), so clips of
+    different tasks and rows differ, as the vendor's do."""
+    frames = _audio_frames(text)
+    data = random.Random(derived_hex(*key)).randbytes(frames).translate(_LOW_NOISE)
     header = (
-        b"RIFF" + (36 + len(data)).to_bytes(4, "little") + b"WAVEfmt " + (16).to_bytes(4, "little")
-        + (1).to_bytes(2, "little") + (1).to_bytes(2, "little") + (8000).to_bytes(4, "little")
-        + (16000).to_bytes(4, "little") + (2).to_bytes(2, "little") + (16).to_bytes(2, "little")
-        + b"data" + len(data).to_bytes(4, "little")
+        b"RIFF" + (36 + frames).to_bytes(4, "little") + b"WAVEfmt " + (16).to_bytes(4, "little")
+        + (1).to_bytes(2, "little") + (1).to_bytes(2, "little") + AUDIO_RATE.to_bytes(4, "little")
+        + AUDIO_RATE.to_bytes(4, "little") + (1).to_bytes(2, "little") + (8).to_bytes(2, "little")
+        + b"data" + frames.to_bytes(4, "little")
     )
     return "data:audio/wav;base64," + base64.b64encode(header + data).decode()
 
 
-def dataset_row(seed: int, run: Run, task: TaskSpec, index: int) -> dict[str, Any]:
-    """The dataset row behind a sample: the same for every run and model of one suite version."""
+def _redacted_audio(text: str) -> str:
+    """What list responses show instead of an inline clip (they redact `data:` blobs)."""
+    size = 4 * math.ceil((44 + _audio_frames(text)) / 3) + len("data:audio/wav;base64,")
+    return f"[redacted data: URI, {size} bytes]"
+
+
+def dataset_row(seed: int, run: Run, task: TaskSpec, index: int, *, inline_audio: bool = False) -> dict[str, Any]:
+    """The dataset row behind a sample: the same for every run and model of one suite version.
+
+    Audio clips are inline `data:` URIs only when asked for (get_sample_audio); lists show them redacted.
+    """
     fake = faker_for(seed, run.suite_version_id, task.id, index)
     if task.type == "classification":
         labels = task.choices or ("positive", "negative", "neutral")
@@ -106,7 +126,8 @@ def dataset_row(seed: int, run: Run, task: TaskSpec, index: int) -> dict[str, An
         return {"question": f"What is {a} + {b}?", "answer": str(a + b)}
     if task.type == "transcription":
         text = fake.sentence(nb_words=8)
-        return {task.audio_column or "audio": _audio_data_uri(text), "text": text}
+        clip = _audio_data_uri(text, (seed, run.suite_version_id, task.id, index)) if inline_audio else _redacted_audio(text)
+        return {task.audio_column or "audio": clip, "text": text}
     if task.type == "summarization":
         return {"document": fake.paragraph(nb_sentences=5), "summary": fake.sentence(nb_words=14)}
     return {"question": fake.sentence(nb_words=9).rstrip(".") + "?", "answer": fake.sentence(nb_words=6)}
@@ -204,7 +225,8 @@ def generated_sample(
         extracted_output=output.strip().rstrip("."),
         scores=scores,
         output_tokens=output_tokens,
-        reasoning=fake.sentence(nb_words=16) if include_reasoning else None,
+        # no reasoning is captured for transcription tasks
+        reasoning=fake.sentence(nb_words=16) if include_reasoning and task.type != "transcription" else None,
     )
     if task.type == "llm_judge":
         sample["judge"] = {"model": run.judge_model or "auto", "score": reward,

@@ -286,9 +286,32 @@ def _on_enter(run: Run, status: str, at: float) -> None:
 
 def sync(c: Caller, run: Run, now: float | None = None) -> Run:
     """Bring a run up to the namespace clock (a run at rest has nothing to catch up on)."""
-    if run.status not in RUN_LIFECYCLE.terminal:
-        RUN_LIFECYCLE.catch_up(run, c.now if now is None else now, _on_enter)
+    if run.status in RUN_LIFECYCLE.terminal:
+        return run
+    now = c.now if now is None else now
+    if run.waits_for is not None and not _release(c, run, now):
+        return run
+    RUN_LIFECYCLE.catch_up(run, now, _on_enter)
     return run
+
+
+def finished_at(run: Run) -> float | None:
+    """When the run reached its terminal status, or None while it has not."""
+    if run.status not in RUN_LIFECYCLE.terminal:
+        return None
+    return run.completed_at or run.failed_at or run.cancelled_at or run.status_since
+
+
+def _release(c: Caller, run: Run, now: float) -> bool:
+    """A run buffered behind another (schedule overlap `buffer_one`) starts once that one has finished."""
+    blocker = runs(c.ns).get_any(run.waits_for)
+    end = run.status_since if blocker is None else finished_at(sync(c, blocker, now))
+    if end is None:
+        return False
+    queued_delay = RUN_LIFECYCLE.timed["queued"][1]
+    run.durations["queued"] = max(0.0, end - run.status_since) + queued_delay
+    run.waits_for = None
+    return True
 
 
 def build_run(
@@ -356,7 +379,7 @@ def _synced(c: Caller, page: Page[Run]) -> Page[Run]:
     now, terminal = c.now, RUN_LIFECYCLE.terminal
     for run in page.items:
         if run.status not in terminal:
-            RUN_LIFECYCLE.catch_up(run, now, _on_enter)
+            sync(c, run, now)
     return page
 
 
@@ -628,7 +651,7 @@ def sample_audio(c: Caller, run_id: str, index: int, q: wire.SampleLocator) -> d
         raise invalid(f"sample_index {index} matches several transcription tasks; pass task_id")
     task_id, model, _ = keys[0]
     task = next(t for t in run.tasks if t.id == task_id)
-    row = sample_gen.dataset_row(c.ns.seed, run, task, index)
+    row = sample_gen.dataset_row(c.ns.seed, run, task, index, inline_audio=True)
     return {"audio": row[task.audio_column or "audio"], "task_id": task_id, "model": model, "sample_index": index}
 
 
@@ -754,8 +777,9 @@ def count_tokens(text: str) -> int:
 def _unmeasured(run: Run) -> list[dict[str, Any]]:
     if run.trials is None or run.status != "completed":
         return []
+    # only samples with answer or reasoning text are counted; a sample with no text stays unmeasured
     return [s for s in run.trials.values()
-            if s["output_tokens"] is None and (s["output_text"] or s["prompt"])]
+            if s["output_tokens"] is None and (s["output_text"] or s["reasoning"])]
 
 
 def measure_tokens(c: Caller, suite_id: str, body: wire.MeasureTokens) -> dict[str, Any]:
@@ -867,7 +891,8 @@ def leaderboard_runs(c: Caller, suite_id: str, q: wire.LeaderboardRunsQuery) -> 
                 groups.setdefault((model, task), []).append(run)
     entries = []
     for (model, task) in sorted(groups, key=lambda g: (g[0], g[1] is not None, g[1] or "")):
-        ranked = sorted(groups[(model, task)], key=lambda r: (-(r.completed_at or 0), -r.created_at, r.id))
+        # newest first by created_at: a backfilled import ranks by when the job ran, not when it was uploaded
+        ranked = sorted(groups[(model, task)], key=lambda r: (-r.created_at, r.id))
         entries += [{"model": model, "task_id": task, "rank": rank, "run_id": run.id}
                     for rank, run in enumerate(ranked[: q.per_group], start=1)]
     offset = _decode_cursor(q.cursor)
@@ -883,67 +908,89 @@ def leaderboard_runs(c: Caller, suite_id: str, q: wire.LeaderboardRunsQuery) -> 
 
 
 # ---- historical imports -------------------------------------------------------------------------------------
+# No network: the "repository" is simulated. Its files are listed by the request (`source.files`) or, if it
+# lists none, discovered as one samples file per (model, task) below; each file becomes one completed run.
 
 HISTORICAL_TASKS = ("arc_easy", "hellaswag", "mmlu", "gsm8k")
+HISTORICAL_MODELS = ("meta-llama/Llama-3.1-8B-Instruct", "Qwen/Qwen2.5-7B-Instruct",
+                     "mistralai/Mistral-7B-Instruct-v0.3", "google/gemma-2-9b-it")
+HISTORICAL_DEFAULT_FILES = 3
+
+
+def _discover(src: wire.HuggingFaceSource, limit: int | None) -> list[tuple[str, str, str]]:
+    """(file path, model, task) of each results file the import would read."""
+    if src.files:
+        found = [(f, _model_of(f), _task_of(f)) for f in src.files]
+    else:
+        found = []
+        for i in range(limit or HISTORICAL_DEFAULT_FILES):
+            model, task = HISTORICAL_MODELS[i % 4], HISTORICAL_TASKS[(i + i // 4) % 4]
+            found.append((f"{src.path_prefix or ''}{model.replace('/', '__')}/samples_{task}.jsonl", model, task))
+    return found[: limit or len(found)]
+
+
+def _model_of(path: str) -> str:
+    """lm-eval writes <model with "/" as "__">/samples_<task>.jsonl: the folder names the model."""
+    folder = path.rsplit("/", 2)[-2] if path.count("/") >= 1 else "unknown-model"
+    return folder.replace("__", "/")
+
+
+def _task_of(path: str) -> str:
+    name = path.rsplit("/", 1)[-1].removesuffix(".jsonl").removesuffix(".json")
+    return re.sub(r"[^A-Za-z0-9_.\-]", "_", name.removeprefix("samples_")) or "task"
 
 
 def import_historical(c: Caller, body: wire.ImportHistorical, hf_token: str | None) -> dict[str, Any]:
     if not hf_token:
         raise ApiError("unauthorized", "X-HuggingFace-Token is required to read the results repository")
     src = body.source
-    count = len(src.files) if src.files else (body.limit_files or 3)
-    models = [f"{c.ns.name}-model-{i}" for i in range(count)]
-    files = src.files or [f"{src.path_prefix or ''}{m}/samples_{HISTORICAL_TASKS[i % 4]}.jsonl" for i, m in enumerate(models)]
-    files = files[: body.limit_files or len(files)]
+    files = _discover(src, body.limit_files)
     seen = _imports(c.ns)
-    fresh = [f for f in files if (src.repo, src.revision, f) not in seen]
-    tasks = sorted({_task_of(f) for f in files})
+    fresh = [f for f in files if (src.repo, src.revision, f[0]) not in seen]
+    tasks = sorted({task for _, _, task in files})
+    remembered = c.ns.extras.setdefault("mka1.hf_suites", {})
+    suite_key = (src.repo, src.revision, body.suite_name)
 
-    suite = get_suite(c, body.suite_id) if body.suite_id else None
-    created_suite = suite is None
-    version = None
-    created_version = False
+    suite = get_suite(c, body.suite_id) if body.suite_id else suites(c.ns).get(remembered.get(suite_key, ""))
+    missing = tasks
     if suite is not None:
-        version = suite.version(suite.active_version)
-        missing = [t for t in tasks if t not in {x["id"] for x in version.manifest["tasks"]}]
+        known = {t["id"] for t in suite.version(suite.active_version).manifest["tasks"]}
+        missing = [t for t in tasks if t not in known]
         if missing and not body.create_missing_tasks:
             raise invalid(f"suite {suite.id!r} lacks tasks {', '.join(missing)} and create_missing_tasks is false")
-        created_version = bool(missing)
-    per_task = DEFAULT_SAMPLES_PER_TASK
+    creates_suite = suite is None
+    creates_version = not creates_suite and bool(missing) and bool(fresh)
     result = {
         "source": {"type": "huggingface", "repo": src.repo, "revision": src.revision},
-        "suite_id": suite.id if suite else f"eval_suite_{derived_hex(c.ns.seed, src.repo, 'suite')}",
-        "suite_version": (version.version + int(created_version)) if version else 1,
-        "created_suite": created_suite, "created_suite_version": created_suite or created_version,
+        "created_suite": creates_suite, "created_suite_version": creates_suite or creates_version,
         "dry_run": body.dry_run, "discovered_files": len(files), "imported_runs": len(fresh),
-        "skipped_runs": len(files) - len(fresh), "imported_samples": len(fresh) * per_task,
+        "skipped_runs": len(files) - len(fresh), "imported_samples": len(fresh) * DEFAULT_SAMPLES_PER_TASK,
     }
     if body.dry_run:
-        return result
-    manifest = wire.Manifest(tasks=[wire.Task(id=t, type="qa", dataset=wire.Dataset(source="huggingface", path=src.repo))
-                                    for t in tasks])
+        planned_id = suite.id if suite else f"eval_suite_{derived_hex(c.ns.seed, src.repo, body.suite_name)}"
+        planned_version = (suite.latest_version + int(creates_version)) if suite else 1
+        return {**result, "suite_id": planned_id, "suite_version": planned_version}
+
+    new_tasks = [wire.Task(id=t, type="qa", dataset=wire.Dataset(source="huggingface", path=src.repo))
+                 for t in missing]
     if suite is None:
         suite = create_suite(c, wire.CreateSuite(name=body.suite_name, description=body.suite_description,
-                                                 manifest=manifest, metadata=body.metadata))
-    elif created_version:
-        merged = version.manifest["tasks"] + [t.model_dump(mode="json", exclude_none=True) for t in manifest.tasks
-                                              if t.id not in {x["id"] for x in version.manifest["tasks"]}]
+                                                 manifest=wire.Manifest(tasks=new_tasks), metadata=body.metadata))
+        remembered[suite_key] = suite.id
+    elif creates_version:
+        tasks_now = suite.version(suite.active_version).manifest["tasks"]
+        merged = tasks_now + [t.model_dump(mode="json", exclude_none=True) for t in new_tasks]
         create_suite_version(c, suite.id, wire.CreateSuiteVersion(manifest=wire.Manifest(tasks=merged)))
     version = suite.version(suite.active_version)
-    for f in fresh:
-        model = f.split("/")[-2] if "/" in f else f"{c.ns.name}-model"
-        # Imported results are history: the run was created long enough ago to be completed now.
-        run = build_run(c, suite, version, models=[model], task_ids=[_task_of(f)], knobs=None,
-                         metadata={"source": "huggingface", "file": f, **body.metadata}, created_at=c.now - 3600)
+    for path, model, task in fresh:
+        # Imported results are history: created long enough ago to be completed now, every sample scored.
+        run = build_run(c, suite, version, models=[model], task_ids=[task], knobs=None,
+                        metadata={"source": "huggingface", "file": path, **body.metadata},
+                        created_at=c.now - 3600, hold=True)
         run.phases[0].failing = frozenset()
-        seen[(src.repo, src.revision, f)] = run.id
-    result["suite_id"], result["suite_version"] = suite.id, suite.active_version
-    return result
-
-
-def _task_of(path: str) -> str:
-    name = path.rsplit("/", 1)[-1].removesuffix(".jsonl").removesuffix(".json")
-    return re.sub(r"[^A-Za-z0-9_.\-]", "_", name.removeprefix("samples_")) or "task"
+        sync(c, run)
+        seen[(src.repo, src.revision, path)] = run.id
+    return {**result, "suite_id": suite.id, "suite_version": suite.active_version}
 
 
 # ---- schedules ----------------------------------------------------------------------------------------------
@@ -978,42 +1025,66 @@ def _next_fire(s: Schedule, after: float) -> float | None:
     return None
 
 
-def _fire(c: Caller, s: Schedule, at: float) -> Run:
+def _fire(c: Caller, s: Schedule, at: float, *, waits_for: str | None = None) -> Run:
     suite = get_suite(c, s.suite_id)
     version = _resolve_version(c, suite, s.suite_version)
     knobs = wire.ScheduleRunConfig.model_validate(s.run)
     run = build_run(c, suite, version, models=knobs.models, task_ids=knobs.task_ids, knobs=knobs,
-                     metadata={"schedule_id": s.id, **s.metadata}, created_at=at, schedule_id=s.id)
+                    metadata={"schedule_id": s.id, **s.metadata}, created_at=at, schedule_id=s.id,
+                    hold=waits_for is not None)
+    if waits_for is not None:  # held in queued until the run ahead of it finishes
+        run.waits_for = waits_for
+        run.durations["queued"] = None
     s.last_run_id, s.last_run_at = run.id, at
     return run
 
 
-def _overlap_allows(c: Caller, s: Schedule, at: float) -> bool:
-    if s.overlap_policy == "allow_all" or s.last_run_id is None:
-        return True
-    last = runs(c.ns).get(s.last_run_id)
-    if last is None:
-        return True
-    RUN_LIFECYCLE.catch_up(last, at, _on_enter)
-    if last.status in RUN_LIFECYCLE.terminal:
-        return True
-    # buffer_one lets one fire wait in the queue behind a running one; skip drops it.
-    return s.overlap_policy == "buffer_one" and last.status != "queued"
+def _overlap(c: Caller, s: Schedule, at: float) -> str:
+    """What an occurrence at `at` does under the overlap policy: "start", "wait" (buffered) or "drop"."""
+    last = runs(c.ns).get_any(s.last_run_id) if s.last_run_id else None
+    if last is None or s.overlap_policy == "allow_all":
+        return "start"
+    end = finished_at(sync(c, last))  # timestamps tell whether it had finished by `at`
+    if end is not None and end <= at:
+        return "start"
+    if s.overlap_policy == "skip":
+        return "drop"
+    # buffer_one: one occurrence may wait behind a running run; while one is waiting, the rest are dropped.
+    return "drop" if last.waits_for is not None else "wait"
+
+
+def _due(s: Schedule, now: float) -> list[float]:
+    """Occurrences from next_run_at up to now, oldest first; after a long clock jump only the newest
+    MAX_FIRES_PER_SYNC are kept (the older ones are missed, as a scheduler's catch-up window would)."""
+    if not s.enabled or s.next_run_at is None or s.next_run_at > now:
+        return []
+    if s.interval_seconds:
+        first = round((s.next_run_at - s.created_at) / s.interval_seconds)
+        last = math.floor((now - s.created_at) / s.interval_seconds)
+        first = max(first, last - MAX_FIRES_PER_SYNC + 1)
+        return [s.created_at + k * s.interval_seconds for k in range(first, last + 1)]
+    newest_first = []
+    for when in CronSim(s.cron, datetime.fromtimestamp(math.floor(now) + 1, _zone(s.timezone)), reverse=True):
+        at = when.timestamp()
+        if at < s.next_run_at or len(newest_first) == MAX_FIRES_PER_SYNC:
+            break
+        newest_first.append(at)
+    return newest_first[::-1]
 
 
 def sync_schedule(c: Caller, s: Schedule) -> Schedule:
     """Fire every due occurrence up to now (lazily, on read), then set next_run_at."""
     now = c.now
-    fires = 0
-    while s.enabled and s.next_run_at is not None and s.next_run_at <= now:
-        at = s.next_run_at
-        if fires < MAX_FIRES_PER_SYNC and _overlap_allows(c, s, at):
-            try:
-                _fire(c, s, at)
-            except ApiError:  # suite deleted since: the occurrence is skipped
-                pass
-            fires += 1
-        s.next_run_at = _next_fire(s, at)
+    for at in _due(s, now):
+        decision = _overlap(c, s, at)
+        if decision == "drop":
+            continue
+        try:
+            _fire(c, s, at, waits_for=s.last_run_id if decision == "wait" else None)
+        except ApiError:  # the suite was deleted since: the occurrence is skipped
+            pass
+    if s.enabled and s.next_run_at is not None and s.next_run_at <= now:
+        s.next_run_at = _next_fire(s, now)
     return s
 
 
