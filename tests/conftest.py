@@ -7,14 +7,12 @@ strings or a missing `object`.
 
 from __future__ import annotations
 
-
 import pytest
 from starlette.testclient import TestClient
 
 from emulator.app import build_app
 from emulator.core.namespace import Settings
 from tests.strict import StrictEvals
-
 
 TOKEN = "test-token"
 

@@ -5,8 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from emulator.core.jsonio import dumps
-from emulator.vendors.mka1 import service
-from emulator.vendors.mka1.records import RUN_LIFECYCLE, Run, Schedule, Share, Suite, SuiteVersion
+from emulator.vendors.mka1 import schedules, service
+from emulator.vendors.mka1.records import (
+    RUN_LIFECYCLE,
+    Run,
+    Schedule,
+    Share,
+    Suite,
+    SuiteVersion,
+)
 from emulator.vendors.mka1.service import Caller
 
 
@@ -88,7 +95,7 @@ def schedule(c: Caller, s: Schedule) -> dict[str, Any]:
         "interval_seconds": s.interval_seconds, "timezone": s.timezone, "overlap_policy": s.overlap_policy,
         "enabled": s.enabled, "webhook_url": s.webhook_url, "webhook_configured": s.webhook_secret is not None,
         "run": s.run, "metadata": s.metadata, "last_run_id": s.last_run_id, "last_run_at": _ts(s.last_run_at),
-        "last_run_status": service.last_run_status(c, s), "next_run_at": _ts(s.next_run_at),
+        "last_run_status": schedules.last_run_status(c, s), "next_run_at": _ts(s.next_run_at),
         "created_at": int(s.created_at), "updated_at": int(s.updated_at),
     }
 

@@ -13,11 +13,19 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from emulator.core.errors import ApiError
-from emulator.core.jsonio import dumps, loads
 from emulator.core.http import bearer_token, headers_of
+from emulator.core.jsonio import dumps, loads
 from emulator.core.namespace import resolve_name
 from emulator.core.validation import parse, parse_query
-from emulator.vendors.mka1 import PREFIX, render, service, wire
+from emulator.vendors.mka1 import (
+    PREFIX,
+    harness,
+    history,
+    render,
+    schedules,
+    service,
+    wire,
+)
 from emulator.vendors.mka1.errors import render_error
 from emulator.vendors.mka1.service import Caller
 
@@ -118,17 +126,17 @@ def delete_suite_share(c, p, q, b):
 
 
 def list_suite_leaderboard_runs(c, p, q, b):
-    result = service.leaderboard_runs(c, p["suite_id"], q)
+    result = harness.leaderboard_runs(c, p["suite_id"], q)
     result["data"] = [render.run(c, r) for r in result["data"]]
     return {"object": "eval.leaderboard_runs", **result}
 
 
 def get_suite_leaderboard(c, p, q, b):
-    return {"object": "eval.leaderboard", **service.leaderboard(c, p["suite_id"], q)}
+    return {"object": "eval.leaderboard", **harness.leaderboard(c, p["suite_id"], q)}
 
 
 def measure_suite_tokens(c, p, q, b):
-    return {"object": "eval.suite.token_measurement", **service.measure_tokens(c, p["suite_id"], b)}
+    return {"object": "eval.suite.token_measurement", **harness.measure_tokens(c, p["suite_id"], b)}
 
 
 def create_run(c, p, q, b):
@@ -189,40 +197,40 @@ def get_artifacts(c, p, q, b):
 
 
 def import_agent_run(c, p, q, b):
-    return _run(c, service.import_agent_run(c, b))
+    return _run(c, harness.import_agent_run(c, b))
 
 
 def append_agent_trials(c, p, q, b):
-    return _run(c, service.append_trials(c, p["run_id"], b))
+    return _run(c, harness.append_trials(c, p["run_id"], b))
 
 
 def create_schedule(c, p, q, b):
-    return render.schedule(c, service.create_schedule(c, b))
+    return render.schedule(c, schedules.create_schedule(c, b))
 
 
 def list_schedules(c, p, q, b):
-    page = service.list_schedules(c, q)
+    page = schedules.list_schedules(c, q)
     return render.page(page.items, page.has_more, lambda s: dumps(render.schedule(c, s)))
 
 
 def get_schedule(c, p, q, b):
-    return render.schedule(c, service.get_schedule(c, p["schedule_id"]))
+    return render.schedule(c, schedules.get_schedule(c, p["schedule_id"]))
 
 
 def update_schedule(c, p, q, b):
-    return render.schedule(c, service.update_schedule(c, p["schedule_id"], b))
+    return render.schedule(c, schedules.update_schedule(c, p["schedule_id"], b))
 
 
 def delete_schedule(c, p, q, b):
-    return render.deleted("eval.schedule", service.delete_schedule(c, p["schedule_id"]))
+    return render.deleted("eval.schedule", schedules.delete_schedule(c, p["schedule_id"]))
 
 
 def trigger_schedule(c, p, q, b):
-    return render.schedule(c, service.trigger_schedule(c, p["schedule_id"]))
+    return render.schedule(c, schedules.trigger_schedule(c, p["schedule_id"]))
 
 
 def list_schedule_runs(c, p, q, b):
-    return _runs_page(c, service.list_schedule_runs(c, p["schedule_id"], q))
+    return _runs_page(c, schedules.list_schedule_runs(c, p["schedule_id"], q))
 
 
 # The HF import reads a header, so it needs the request; everything else goes through the table's models.
@@ -231,7 +239,7 @@ async def import_historical_results(request: Request) -> Response:
         c = caller(request)
         raw = await request.body()
         b = parse(wire.ImportHistorical, loads(raw) if raw else {}, "body")
-        result = service.import_historical(c, b, request.headers.get("x-huggingface-token"))
+        result = history.import_historical(c, b, request.headers.get("x-huggingface-token"))
     except ApiError as error:
         return render_error(error)
     return Response(dumps({"object": "eval.import", **result}), media_type="application/json")

@@ -6,16 +6,9 @@ records or plain dicts for render.py. Nothing here awaits, so every change is at
 
 from __future__ import annotations
 
-import base64
-import math
-import re
 from dataclasses import dataclass
 from functools import lru_cache
-from datetime import datetime, timezone
 from typing import Any, Iterable
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from cronsim import CronSim, CronSimError
 
 from emulator.core.errors import ApiError, conflict, invalid, not_found
 from emulator.core.ids import derived_hex, derived_unit
@@ -32,7 +25,6 @@ from emulator.vendors.mka1.records import (
     RUN_LIFECYCLE,
     Phase,
     Run,
-    Schedule,
     Share,
     Suite,
     SuiteVersion,
@@ -41,8 +33,6 @@ from emulator.vendors.mka1.records import (
 
 MAX_SHARES = 100
 TRAJECTORY_LIMIT_BYTES = 16 * 1024 * 1024
-LEADERBOARD_RUNS_CEILING = 200  # group entries per leaderboard-runs response before it truncates
-MAX_FIRES_PER_SYNC = 100  # schedule fires replayed at once after a long clock jump; older ones are dropped
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,11 +85,7 @@ def runs(ns: Namespace) -> Collection[Run]:
     )
 
 
-def schedules(ns: Namespace) -> Collection[Schedule]:
-    return ns.store.collection("mka1.schedules", suite=lambda s: s.suite_id)
-
-
-def _imports(ns: Namespace) -> dict[tuple[str, str, str], str]:
+def hf_imports(ns: Namespace) -> dict[tuple[str, str, str], str]:
     """Files already imported from Hugging Face, so a repeated import skips them."""
     return ns.extras.setdefault("mka1.hf_imports", {})
 
@@ -217,7 +203,7 @@ def delete_share(c: Caller, suite_id: str, org_id: str) -> Share:
 # ---- runs: creation and progression -------------------------------------------------------------------------
 
 
-def _task_specs(version: SuiteVersion, task_ids: list[str] | None) -> tuple[TaskSpec, ...]:
+def task_specs(version: SuiteVersion, task_ids: list[str] | None) -> tuple[TaskSpec, ...]:
     tasks = version.manifest["tasks"]
     known = [t["id"] for t in tasks]
     if task_ids is not None:
@@ -234,7 +220,7 @@ def _task_specs(version: SuiteVersion, task_ids: list[str] | None) -> tuple[Task
     )
 
 
-def _resolve_version(c: Caller, suite: Suite, number: int | None) -> SuiteVersion:
+def resolve_version(c: Caller, suite: Suite, number: int | None) -> SuiteVersion:
     version = suite.version(number if number is not None else suite.active_version)
     if version is None:
         raise not_found(f"version of eval suite {suite.id!r}", number)
@@ -257,7 +243,7 @@ def _plan_phase(run: Run, ordinals: tuple[int, ...] | range, failing: frozenset[
     run.durations["in_progress"] = step * len(ordinals)
 
 
-def _on_enter(run: Run, status: str, at: float) -> None:
+def on_enter(run: Run, status: str, at: float) -> None:
     """Timestamps and phase bookkeeping that follow a status change, at the virtual time it happened."""
     run.cached = None
     phase = run.phases[-1] if run.phases else None
@@ -291,7 +277,7 @@ def sync(c: Caller, run: Run, now: float | None = None) -> Run:
     now = c.now if now is None else now
     if run.waits_for is not None and not _release(c, run, now):
         return run
-    RUN_LIFECYCLE.catch_up(run, now, _on_enter)
+    RUN_LIFECYCLE.catch_up(run, now, on_enter)
     return run
 
 
@@ -320,7 +306,7 @@ def build_run(
     hold: bool = False,
 ) -> Run:
     """A generated run created at `created_at`; `hold` skips catching up so a caller can script it first."""
-    tasks = _task_specs(version, task_ids)
+    tasks = task_specs(version, task_ids)
     per_task = (knobs.max_samples_per_task if knobs and knobs.max_samples_per_task else DEFAULT_SAMPLES_PER_TASK)
     per_task = max(1, min(per_task, MAX_SAMPLES_PER_RUN // max(1, len(tasks) * len(models))))
     generation = knobs.generation.model_dump(exclude_none=True) if knobs and knobs.generation else {}
@@ -341,7 +327,7 @@ def build_run(
 
 def create_run(c: Caller, body: wire.CreateRun) -> Run:
     suite = get_suite(c, body.suite_id)
-    version = _resolve_version(c, suite, body.suite_version)
+    version = resolve_version(c, suite, body.suite_version)
     return build_run(c, suite, version, models=body.models, task_ids=body.task_ids, knobs=body,
                       metadata=body.metadata, created_at=c.now)
 
@@ -353,7 +339,7 @@ def get_run(c: Caller, run_id: str) -> Run:
     return sync(c, run)
 
 
-def _run_filter(c: Caller, *, owned_only: bool, suite_version: int | None, status: str | None):
+def run_filter(c: Caller, *, owned_only: bool, suite_version: int | None, status: str | None):
     def keep(run: Run) -> bool:
         if owned_only and run.owner != c.owner:
             return False
@@ -371,11 +357,11 @@ def list_runs(c: Caller, q: wire.ListRunsQuery) -> Page[Run]:
         raise invalid("suite_version must be paired with suite_id")
     coll = runs(c.ns)
     index = coll.index("suite", q.suite_id) if q.suite_id is not None else coll.index()
-    keep = _run_filter(c, owned_only=q.owned_only, suite_version=q.suite_version, status=q.status)
-    return _synced(c, after_page(coll, index, after=q.after, limit=q.limit, keep=keep))
+    keep = run_filter(c, owned_only=q.owned_only, suite_version=q.suite_version, status=q.status)
+    return synced(c, after_page(coll, index, after=q.after, limit=q.limit, keep=keep))
 
 
-def _synced(c: Caller, page: Page[Run]) -> Page[Run]:
+def synced(c: Caller, page: Page[Run]) -> Page[Run]:
     now, terminal = c.now, RUN_LIFECYCLE.terminal
     for run in page.items:
         if run.status not in terminal:
@@ -391,7 +377,7 @@ def delete_run(c: Caller, run_id: str) -> str:
 
 def cancel_run(c: Caller, run_id: str) -> Run:
     run = get_run(c, run_id)
-    RUN_LIFECYCLE.act(run, "cancel", c.now, _on_enter, what=f"eval run {run.id}")
+    RUN_LIFECYCLE.act(run, "cancel", c.now, on_enter, what=f"eval run {run.id}")
     return run
 
 
@@ -412,7 +398,7 @@ def rerun_failed(c: Caller, run_id: str) -> Run:
         raise conflict(f"eval run {run.id} has no failed samples to rerun")
     _plan_phase(run, failed, frozenset())
     run.retried += len(failed)
-    RUN_LIFECYCLE.act(run, "rerun_failed", c.now, _on_enter, what=f"eval run {run.id}")
+    RUN_LIFECYCLE.act(run, "rerun_failed", c.now, on_enter, what=f"eval run {run.id}")
     return run
 
 
@@ -422,7 +408,7 @@ def retry_run(c: Caller, run_id: str) -> Run:
     if run.trials is None:
         unfinished = tuple(k for k, s in enumerate(_statuses(c, run)) if s not in ("completed", "failed"))
         _plan_phase(run, unfinished, frozenset())
-    RUN_LIFECYCLE.act(run, "retry", c.now, _on_enter, what=f"eval run {run.id}")
+    RUN_LIFECYCLE.act(run, "retry", c.now, on_enter, what=f"eval run {run.id}")
     if run.trials is not None:  # an agent run has no workflow to resume: it reopens for trials
         run.durations["in_progress"] = None
     return run
@@ -500,7 +486,7 @@ def iter_sample_facts(c: Caller, run: Run):
             yield status, task.id, {}, None, (None, None, None, None), None
 
 
-def _mean(values: list[float]) -> float:
+def mean(values: list[float]) -> float:
     return round(sum(values) / len(values), 4)
 
 
@@ -509,8 +495,8 @@ def run_report(c: Caller, run: Run) -> dict[str, Any]:
     t = tally(c, run)
     metrics = None
     if t.scored:
-        metrics = {metric: _mean(values) for metric, values in sorted(t.scored.items())}
-        metrics["by_task"] = {task: {"reward": _mean(v), "scored": len(v)} for task, v in sorted(t.by_task.items())}
+        metrics = {metric: mean(values) for metric, values in sorted(t.scored.items())}
+        metrics["by_task"] = {task: {"reward": mean(v), "scored": len(v)} for task, v in sorted(t.by_task.items())}
     final = run.status == "completed"
     tokens = {
         "input": t.input_tokens if final else None,
@@ -554,7 +540,7 @@ def overview(c: Caller, run_id: str, metric: str) -> dict[str, Any]:
         "run_id": run.id, "suite_id": run.suite_id, "status": run.status,
         "agent_name": agent.get("agent_name"), "agent_version": agent.get("agent_version"),
         "agent_effort": agent.get("agent_effort"), "models": list(run.models), "metric": metric,
-        "avg_reward": _mean(values) if values else None,
+        "avg_reward": mean(values) if values else None,
         "trials": {"total": t.total, "completed": t.completed, "failed": t.failed, "errored": t.errored,
                    "retried": run.retried},
         "cost_usd": report["cost_usd"],
@@ -684,505 +670,3 @@ def upload_trajectory(c: Caller, run_id: str, index: int, q: wire.SampleLocator,
     run.cached = None
     return {"run_id": run.id, "sample_index": index, "task_id": key[0], "model": key[1],
             "step_count": len(body.steps), "size_bytes": size_bytes}
-
-
-# ---- agent runs (harness imports) ---------------------------------------------------------------------------
-
-
-def _trial_sample(run: Run, position: int, trial: wire.Trial, index: int, created_at: float) -> dict[str, Any]:
-    at = int(created_at)
-    return {
-        "id": f"{sample_gen.SAMPLE_PREFIX}{derived_hex(run.id, nbytes=12)}{position:08x}",
-        "object": "eval.sample", "run_id": run.id, "task_id": trial.task_id, "model": run.models[0],
-        "sample_index": index, "status": trial.status, "dataset_row": None, "prompt": trial.prompt,
-        "target": trial.target, "response_id": None, "output_text": trial.output_text, "reasoning": None,
-        "extracted_output": trial.output_text, "scores": dict(trial.scores), "judge": None, "error": trial.error,
-        "cost_usd": trial.cost_usd, "input_tokens": trial.input_tokens, "output_tokens": trial.output_tokens,
-        "cached_tokens": trial.cached_tokens, "reasoning_tokens": trial.reasoning_tokens,
-        "tokens_estimated": False, "phase_timings": trial.phase_timings, "created_at": at, "started_at": at,
-        "completed_at": at,
-    }
-
-
-def _check_trial_tasks(version: SuiteVersion, trials: list[wire.Trial]) -> None:
-    known = {t["id"] for t in version.manifest["tasks"]}
-    unknown = sorted({t.task_id for t in trials} - known)
-    if unknown:
-        raise invalid(f"trials: task ids not in suite version {version.version}: {', '.join(unknown)}")
-
-
-def _upsert_trials(run: Run, trials: list[wire.Trial], created_at: float) -> None:
-    assert run.trials is not None
-    for position, trial in enumerate(trials):
-        index = trial.sample_index if trial.sample_index is not None else position
-        key = (trial.task_id, run.models[0], index)
-        slot = list(run.trials).index(key) if key in run.trials else len(run.trials)
-        run.trials[key] = _trial_sample(run, slot, trial, index, created_at)
-    all_tasks = {t.id for t in run.tasks}
-    covered = {key[0] for key in run.trials}
-    run.task_ids = None if covered >= all_tasks else sorted(covered)
-    run.cached = None
-
-
-def import_agent_run(c: Caller, body: wire.ImportAgentRun) -> Run:
-    coll = runs(c.ns)
-    if body.idempotency_key is not None:
-        for seq in coll.index("idempotency", body.idempotency_key):
-            return sync(c, coll.by_seq(seq))
-    suite = get_suite(c, body.suite_id)
-    version = _resolve_version(c, suite, body.suite_version)
-    _check_trial_tasks(version, body.trials)
-    created = float(body.created_at) if body.created_at is not None else c.now
-    run = Run(
-        id=c.ns.new_id("eval_run_"), suite_id=suite.id, suite_version=version.version,
-        suite_version_id=version.id, org_id=c.org_id, team_id=c.team_id, owner=c.owner, models=[body.model],
-        task_ids=None, tasks=_task_specs(version, None), per_task=0, judge_model=None, embedding_model=None,
-        generation={}, metadata=dict(body.metadata), created_at=created, status="in_progress",
-        status_since=c.now, started_at=created, durations={"in_progress": None}, trials={},
-        idempotency_key=body.idempotency_key,
-        agent={"agent_name": body.agent_name, "agent_version": body.agent_version,
-               "agent_effort": body.agent_effort, "cost_usd": body.cost_usd,
-               "expected_trials": body.expected_trials},
-    )
-    _upsert_trials(run, body.trials, created)
-    coll.add(run.id, run)
-    if body.finalize:
-        RUN_LIFECYCLE.act(run, "finalize", c.now, _on_enter, what=f"eval run {run.id}")
-    return run
-
-
-def append_trials(c: Caller, run_id: str, body: wire.AppendTrials) -> Run:
-    run = get_run(c, run_id)
-    if run.trials is None:
-        raise conflict(f"eval run {run.id} is not an agent run opened with finalize:false; it takes no trials")
-    RUN_LIFECYCLE.act(run, "append_trials", c.now, _on_enter, what=f"eval run {run.id}")
-    version = get_suite(c, run.suite_id).version(run.suite_version)
-    _check_trial_tasks(version, body.trials)
-    _upsert_trials(run, body.trials, c.now)
-    if body.finalize:
-        RUN_LIFECYCLE.act(run, "finalize", c.now, _on_enter, what=f"eval run {run.id}")
-    return run
-
-
-# ---- token backfill -----------------------------------------------------------------------------------------
-
-_TOKEN = re.compile(r"\w+|[^\w\s]")
-
-
-def count_tokens(text: str) -> int:
-    """Words and punctuation marks: a stand-in for tiktoken's o200k_base with the same order of magnitude."""
-    return len(_TOKEN.findall(text))
-
-
-def _unmeasured(run: Run) -> list[dict[str, Any]]:
-    if run.trials is None or run.status != "completed":
-        return []
-    # only samples with answer or reasoning text are counted; a sample with no text stays unmeasured
-    return [s for s in run.trials.values()
-            if s["output_tokens"] is None and (s["output_text"] or s["reasoning"])]
-
-
-def measure_tokens(c: Caller, suite_id: str, body: wire.MeasureTokens) -> dict[str, Any]:
-    suite = get_suite(c, suite_id)
-    coll = runs(c.ns)
-    pending = [r for r in (sync(c, coll.by_seq(s)) for s in coll.index("suite", suite.id)) if _unmeasured(r)]
-    pending.sort(key=lambda r: r.id)
-    measured_samples = 0
-    for run in pending[: body.limit]:
-        for sample in _unmeasured(run):
-            sample["input_tokens"] = count_tokens(sample["prompt"])
-            sample["output_tokens"] = count_tokens(sample["output_text"] or "")
-            sample["tokens_estimated"] = True
-            measured_samples += 1
-        run.cached = None
-    return {"suite_id": suite.id, "measured_runs": min(body.limit, len(pending)),
-            "measured_samples": measured_samples, "remaining_runs": max(0, len(pending) - body.limit)}
-
-
-# ---- leaderboards -------------------------------------------------------------------------------------------
-
-
-def _completed_runs(c: Caller, suite: Suite, suite_version: int | None) -> list[Run]:
-    coll = runs(c.ns)
-    found = []
-    for seq in coll.index("suite", suite.id):
-        run = sync(c, coll.by_seq(seq))
-        if run.status == "completed" and (suite_version is None or run.suite_version == suite_version):
-            found.append(run)
-    return found
-
-
-def _wald(p: float, n: int) -> dict[str, float]:
-    margin = 1.96 * math.sqrt(p * (1 - p) / n)
-    return {"low": round(max(0.0, p - margin), 4), "high": round(min(1.0, p + margin), 4), "margin": round(margin, 4)}
-
-
-def _iso_seconds(timing: Any) -> float | None:
-    try:
-        start = datetime.fromisoformat(str(timing["started_at"]).replace("Z", "+00:00"))
-        end = datetime.fromisoformat(str(timing["finished_at"]).replace("Z", "+00:00"))
-    except (KeyError, TypeError, ValueError):
-        return None
-    return (end - start).total_seconds()
-
-
-def leaderboard(c: Caller, suite_id: str, q: wire.LeaderboardQuery) -> dict[str, Any]:
-    suite = get_suite(c, suite_id)
-    rows: dict[tuple[str, str, str | None], list[Run]] = {}
-    for run in _completed_runs(c, suite, q.suite_version):
-        agent = run.agent
-        if agent is None or (q.agent and agent["agent_name"] != q.agent) or (q.model and run.models[0] != q.model):
-            continue
-        rows.setdefault((agent["agent_name"], run.models[0], agent["agent_effort"]), []).append(run)
-    data = [_leaderboard_row(key, members, q.metric) for key, members in rows.items()]
-    data.sort(key=lambda r: (r["accuracy"] is None, -(r["accuracy"] or 0.0), r["agent_name"], r["model"],
-                             r["agent_effort"] or ""))
-    return {"suite_id": suite.id, "suite_version": q.suite_version, "metric": q.metric, "data": data[: q.limit]}
-
-
-def _leaderboard_row(key: tuple[str, str, str | None], members: list[Run], metric: str) -> dict[str, Any]:
-    agent_name, model, effort = key
-    trials = [s for run in members for s in run.trials.values()]
-    values = [float(s["scores"][metric]) for s in trials if isinstance(s["scores"].get(metric), (int, float))]
-    accuracy = _mean(values) if values else None
-
-    def total(field: str) -> int | None:
-        found = [s[field] for s in trials if s[field] is not None]
-        return sum(found) if found else None
-
-    trial_cost = [s["cost_usd"] for s in trials if s["cost_usd"] is not None]
-    run_cost = [r.agent["cost_usd"] for r in members if r.agent["cost_usd"] is not None]
-    cost = sum(trial_cost) if trial_cost else (sum(run_cost) if run_cost else None)
-    steps = [t["step_count"] for r in members for t in r.trajectories.values()]
-    timed = [x for x in (_iso_seconds((s["phase_timings"] or {}).get("agent_execution")) for s in trials) if x is not None]
-    newest = max(members, key=lambda r: (r.created_at, r.id))
-    ranked = sorted(members, key=lambda r: (-len(r.trials), -r.created_at, r.id))
-    return {
-        "agent_name": agent_name, "agent_version": newest.agent["agent_version"], "agent_effort": effort,
-        "model": model, "accuracy": accuracy, "accuracy_ci": _wald(accuracy, len(values)) if values else None,
-        "trials": len(trials), "scored_trials": len(values),
-        "failed_trials": sum(1 for s in trials if s["status"] == "failed"),
-        "cost_usd": None if cost is None else round(cost, 6),
-        "solved_trials": sum(1 for v in values if v >= 1.0),
-        "input_tokens": total("input_tokens"), "output_tokens": total("output_tokens"),
-        "cached_tokens": total("cached_tokens"), "steps": sum(steps) if steps else None,
-        "agent_seconds": round(sum(timed), 3) if timed else None, "timed_trials": len(timed),
-        "run_count": len(members), "run_ids": [r.id for r in ranked], "last_run_at": int(newest.created_at),
-    }
-
-
-def _decode_cursor(cursor: str | None) -> int:
-    if cursor is None:
-        return 0
-    try:
-        return int(base64.urlsafe_b64decode(cursor.encode()).decode().removeprefix("o:"))
-    except ValueError:
-        raise invalid(f"cursor: {cursor!r} is not a cursor this endpoint issued") from None
-
-
-def leaderboard_runs(c: Caller, suite_id: str, q: wire.LeaderboardRunsQuery) -> dict[str, Any]:
-    suite = get_suite(c, suite_id)
-    groups: dict[tuple[str, str | None], list[Run]] = {}
-    for run in _completed_runs(c, suite, q.suite_version):
-        for model in run.models:
-            if q.model is not None and model != q.model:
-                continue
-            for task in (run.task_ids or [None]):
-                groups.setdefault((model, task), []).append(run)
-    entries = []
-    for (model, task) in sorted(groups, key=lambda g: (g[0], g[1] is not None, g[1] or "")):
-        # newest first by created_at: a backfilled import ranks by when the job ran, not when it was uploaded
-        ranked = sorted(groups[(model, task)], key=lambda r: (-r.created_at, r.id))
-        entries += [{"model": model, "task_id": task, "rank": rank, "run_id": run.id}
-                    for rank, run in enumerate(ranked[: q.per_group], start=1)]
-    offset = _decode_cursor(q.cursor)
-    window = entries[offset: offset + LEADERBOARD_RUNS_CEILING]
-    truncated = offset + LEADERBOARD_RUNS_CEILING < len(entries)
-    by_id = {r.id: r for members in groups.values() for r in members}
-    data = sorted({e["run_id"] for e in window}, key=lambda i: (-by_id[i].created_at, i))
-    return {
-        "data": [by_id[i] for i in data], "groups": window, "truncated": truncated,
-        "next_cursor": (base64.urlsafe_b64encode(f"o:{offset + LEADERBOARD_RUNS_CEILING}".encode()).decode()
-                        if truncated else None),
-    }
-
-
-# ---- historical imports -------------------------------------------------------------------------------------
-# No network: the "repository" is simulated. Its files are listed by the request (`source.files`) or, if it
-# lists none, discovered as one samples file per (model, task) below; each file becomes one completed run.
-
-HISTORICAL_TASKS = ("arc_easy", "hellaswag", "mmlu", "gsm8k")
-HISTORICAL_MODELS = ("meta-llama/Llama-3.1-8B-Instruct", "Qwen/Qwen2.5-7B-Instruct",
-                     "mistralai/Mistral-7B-Instruct-v0.3", "google/gemma-2-9b-it")
-HISTORICAL_DEFAULT_FILES = 3
-
-
-def _discover(src: wire.HuggingFaceSource, limit: int | None) -> list[tuple[str, str, str]]:
-    """(file path, model, task) of each results file the import would read."""
-    if src.files:
-        found = [(f, _model_of(f), _task_of(f)) for f in src.files]
-    else:
-        found = []
-        for i in range(limit or HISTORICAL_DEFAULT_FILES):
-            model, task = HISTORICAL_MODELS[i % 4], HISTORICAL_TASKS[(i + i // 4) % 4]
-            found.append((f"{src.path_prefix or ''}{model.replace('/', '__')}/samples_{task}.jsonl", model, task))
-    return found[: limit or len(found)]
-
-
-def _model_of(path: str) -> str:
-    """lm-eval writes <model with "/" as "__">/samples_<task>.jsonl: the folder names the model."""
-    folder = path.rsplit("/", 2)[-2] if path.count("/") >= 1 else "unknown-model"
-    return folder.replace("__", "/")
-
-
-def _task_of(path: str) -> str:
-    name = path.rsplit("/", 1)[-1].removesuffix(".jsonl").removesuffix(".json")
-    return re.sub(r"[^A-Za-z0-9_.\-]", "_", name.removeprefix("samples_")) or "task"
-
-
-def import_historical(c: Caller, body: wire.ImportHistorical, hf_token: str | None) -> dict[str, Any]:
-    if not hf_token:
-        raise ApiError("unauthorized", "X-HuggingFace-Token is required to read the results repository")
-    src = body.source
-    files = _discover(src, body.limit_files)
-    seen = _imports(c.ns)
-    fresh = [f for f in files if (src.repo, src.revision, f[0]) not in seen]
-    tasks = sorted({task for _, _, task in files})
-    remembered = c.ns.extras.setdefault("mka1.hf_suites", {})
-    suite_key = (src.repo, src.revision, body.suite_name)
-
-    suite = get_suite(c, body.suite_id) if body.suite_id else suites(c.ns).get(remembered.get(suite_key, ""))
-    missing = tasks
-    if suite is not None:
-        known = {t["id"] for t in suite.version(suite.active_version).manifest["tasks"]}
-        missing = [t for t in tasks if t not in known]
-        if missing and not body.create_missing_tasks:
-            raise invalid(f"suite {suite.id!r} lacks tasks {', '.join(missing)} and create_missing_tasks is false")
-    creates_suite = suite is None
-    creates_version = not creates_suite and bool(missing) and bool(fresh)
-    result = {
-        "source": {"type": "huggingface", "repo": src.repo, "revision": src.revision},
-        "created_suite": creates_suite, "created_suite_version": creates_suite or creates_version,
-        "dry_run": body.dry_run, "discovered_files": len(files), "imported_runs": len(fresh),
-        "skipped_runs": len(files) - len(fresh), "imported_samples": len(fresh) * DEFAULT_SAMPLES_PER_TASK,
-    }
-    if body.dry_run:
-        planned_id = suite.id if suite else f"eval_suite_{derived_hex(c.ns.seed, src.repo, body.suite_name)}"
-        planned_version = (suite.latest_version + int(creates_version)) if suite else 1
-        return {**result, "suite_id": planned_id, "suite_version": planned_version}
-
-    new_tasks = [wire.Task(id=t, type="qa", dataset=wire.Dataset(source="huggingface", path=src.repo))
-                 for t in missing]
-    if suite is None:
-        suite = create_suite(c, wire.CreateSuite(name=body.suite_name, description=body.suite_description,
-                                                 manifest=wire.Manifest(tasks=new_tasks), metadata=body.metadata))
-        remembered[suite_key] = suite.id
-    elif creates_version:
-        tasks_now = suite.version(suite.active_version).manifest["tasks"]
-        merged = tasks_now + [t.model_dump(mode="json", exclude_none=True) for t in new_tasks]
-        create_suite_version(c, suite.id, wire.CreateSuiteVersion(manifest=wire.Manifest(tasks=merged)))
-    version = suite.version(suite.active_version)
-    for path, model, task in fresh:
-        # Imported results are history: created long enough ago to be completed now, every sample scored.
-        run = build_run(c, suite, version, models=[model], task_ids=[task], knobs=None,
-                        metadata={"source": "huggingface", "file": path, **body.metadata},
-                        created_at=c.now - 3600, hold=True)
-        run.phases[0].failing = frozenset()
-        sync(c, run)
-        seen[(src.repo, src.revision, path)] = run.id
-    return {**result, "suite_id": suite.id, "suite_version": suite.active_version}
-
-
-# ---- schedules ----------------------------------------------------------------------------------------------
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise invalid(f"timezone: {name!r} is not an IANA time zone") from None
-
-
-def _check_cron(expr: str) -> None:
-    if len(expr.split()) != 5:
-        raise invalid(f"cron: {expr!r} must have 5 fields (minute hour day month weekday)")
-    try:
-        CronSim(expr, datetime(2026, 1, 1, tzinfo=timezone.utc))
-    except CronSimError as exc:
-        raise invalid(f"cron: {expr!r} is not valid: {exc}") from None
-
-
-def _next_fire(s: Schedule, after: float) -> float | None:
-    """The first fire time strictly after `after`."""
-    if not s.enabled:
-        return None
-    if s.interval_seconds:
-        elapsed = max(0.0, after - s.created_at)
-        return s.created_at + (math.floor(elapsed / s.interval_seconds) + 1) * s.interval_seconds
-    if s.cron:
-        start = datetime.fromtimestamp(math.floor(after), _zone(s.timezone))
-        return next(iter(CronSim(s.cron, start))).timestamp()
-    return None
-
-
-def _fire(c: Caller, s: Schedule, at: float, *, waits_for: str | None = None) -> Run:
-    suite = get_suite(c, s.suite_id)
-    version = _resolve_version(c, suite, s.suite_version)
-    knobs = wire.ScheduleRunConfig.model_validate(s.run)
-    run = build_run(c, suite, version, models=knobs.models, task_ids=knobs.task_ids, knobs=knobs,
-                    metadata={"schedule_id": s.id, **s.metadata}, created_at=at, schedule_id=s.id,
-                    hold=waits_for is not None)
-    if waits_for is not None:  # held in queued until the run ahead of it finishes
-        run.waits_for = waits_for
-        run.durations["queued"] = None
-    s.last_run_id, s.last_run_at = run.id, at
-    return run
-
-
-def _overlap(c: Caller, s: Schedule, at: float) -> str:
-    """What an occurrence at `at` does under the overlap policy: "start", "wait" (buffered) or "drop"."""
-    last = runs(c.ns).get_any(s.last_run_id) if s.last_run_id else None
-    if last is None or s.overlap_policy == "allow_all":
-        return "start"
-    end = finished_at(sync(c, last))  # timestamps tell whether it had finished by `at`
-    if end is not None and end <= at:
-        return "start"
-    if s.overlap_policy == "skip":
-        return "drop"
-    # buffer_one: one occurrence may wait behind a running run; while one is waiting, the rest are dropped.
-    return "drop" if last.waits_for is not None else "wait"
-
-
-def _due(s: Schedule, now: float) -> list[float]:
-    """Occurrences from next_run_at up to now, oldest first; after a long clock jump only the newest
-    MAX_FIRES_PER_SYNC are kept (the older ones are missed, as a scheduler's catch-up window would)."""
-    if not s.enabled or s.next_run_at is None or s.next_run_at > now:
-        return []
-    if s.interval_seconds:
-        first = round((s.next_run_at - s.created_at) / s.interval_seconds)
-        last = math.floor((now - s.created_at) / s.interval_seconds)
-        first = max(first, last - MAX_FIRES_PER_SYNC + 1)
-        return [s.created_at + k * s.interval_seconds for k in range(first, last + 1)]
-    newest_first = []
-    for when in CronSim(s.cron, datetime.fromtimestamp(math.floor(now) + 1, _zone(s.timezone)), reverse=True):
-        at = when.timestamp()
-        if at < s.next_run_at or len(newest_first) == MAX_FIRES_PER_SYNC:
-            break
-        newest_first.append(at)
-    return newest_first[::-1]
-
-
-def sync_schedule(c: Caller, s: Schedule) -> Schedule:
-    """Fire every due occurrence up to now (lazily, on read), then set next_run_at."""
-    now = c.now
-    for at in _due(s, now):
-        decision = _overlap(c, s, at)
-        if decision == "drop":
-            continue
-        try:
-            _fire(c, s, at, waits_for=s.last_run_id if decision == "wait" else None)
-        except ApiError:  # the suite was deleted since: the occurrence is skipped
-            pass
-    if s.enabled and s.next_run_at is not None and s.next_run_at <= now:
-        s.next_run_at = _next_fire(s, now)
-    return s
-
-
-def get_schedule(c: Caller, schedule_id: str) -> Schedule:
-    s = schedules(c.ns).get(schedule_id)
-    if s is None:
-        raise not_found("eval schedule", schedule_id)
-    return sync_schedule(c, s)
-
-
-def _check_cadence(cron: str | None, interval: int | None, tz: str) -> None:
-    if (cron is None) == (interval is None):
-        raise invalid("exactly one of cron and interval_seconds must be set")
-    if cron is not None:
-        _check_cron(cron)
-    _zone(tz)
-
-
-def create_schedule(c: Caller, body: wire.CreateSchedule) -> Schedule:
-    _check_cadence(body.cron, body.interval_seconds, body.timezone)
-    suite = get_suite(c, body.suite_id)
-    if body.suite_version is not None:
-        _resolve_version(c, suite, body.suite_version)
-    _task_specs(suite.version(body.suite_version or suite.active_version), body.run.task_ids)
-    now = c.now
-    s = Schedule(
-        id=c.ns.new_id("eval_sched_"), name=body.name, description=body.description, suite_id=suite.id,
-        suite_version=body.suite_version, cron=body.cron, interval_seconds=body.interval_seconds,
-        timezone=body.timezone, overlap_policy=body.overlap_policy, enabled=body.enabled,
-        webhook_url=body.webhook_url, webhook_secret=body.webhook_secret,
-        run=body.run.model_dump(mode="json", exclude_none=True), metadata=dict(body.metadata), created_at=now,
-        updated_at=now, owner=c.owner,
-    )
-    s.next_run_at = _next_fire(s, now)
-    schedules(c.ns).add(s.id, s)
-    return s
-
-
-def list_schedules(c: Caller, q: wire.ListSchedulesQuery) -> Page[Schedule]:
-    coll = schedules(c.ns)
-    index = coll.index("suite", q.suite_id) if q.suite_id is not None else coll.index()
-    keep = None if q.enabled is None else (lambda s: s.enabled == (q.enabled == "true"))
-    page = after_page(coll, index, after=q.after, limit=q.limit, keep=keep)
-    for s in page.items:
-        sync_schedule(c, s)
-    return page
-
-
-def update_schedule(c: Caller, schedule_id: str, body: wire.UpdateSchedule) -> Schedule:
-    s = get_schedule(c, schedule_id)
-    given = body.model_fields_set
-    cron = body.cron if "cron" in given else (None if "interval_seconds" in given and body.interval_seconds else s.cron)
-    interval = body.interval_seconds if "interval_seconds" in given else (None if "cron" in given and body.cron else s.interval_seconds)
-    tz = body.timezone or s.timezone
-    _check_cadence(cron, interval, tz)
-    suite = get_suite(c, s.suite_id)
-    suite_version = body.suite_version if "suite_version" in given else s.suite_version
-    if suite_version is not None:
-        _resolve_version(c, suite, suite_version)
-    for name in ("name", "overlap_policy", "enabled", "metadata"):
-        if name in given and getattr(body, name) is not None:
-            setattr(s, name, getattr(body, name))
-    for name in ("description", "webhook_url", "webhook_secret"):
-        if name in given:
-            setattr(s, name, getattr(body, name))
-    if "run" in given and body.run is not None:
-        _task_specs(suite.version(suite_version or suite.active_version), body.run.task_ids)
-        s.run = body.run.model_dump(mode="json", exclude_none=True)
-    s.cron, s.interval_seconds, s.timezone, s.suite_version = cron, interval, tz, suite_version
-    s.updated_at = c.now
-    s.next_run_at = _next_fire(s, c.now)
-    return s
-
-
-def delete_schedule(c: Caller, schedule_id: str) -> str:
-    s = get_schedule(c, schedule_id)
-    schedules(c.ns).remove(s.id)
-    return s.id
-
-
-def trigger_schedule(c: Caller, schedule_id: str) -> Schedule:
-    s = get_schedule(c, schedule_id)
-    _fire(c, s, c.now)
-    s.updated_at = c.now
-    return s
-
-
-def last_run_status(c: Caller, s: Schedule) -> str | None:
-    if s.last_run_id is None:
-        return None
-    run = runs(c.ns).get_any(s.last_run_id)
-    return sync(c, run).status if run is not None else None
-
-
-def list_schedule_runs(c: Caller, schedule_id: str, q: wire.ListScheduleRunsQuery) -> Page[Run]:
-    s = get_schedule(c, schedule_id)
-    if q.suite_id is not None and q.suite_id != s.suite_id:
-        raise invalid(f"suite_id {q.suite_id!r} is not the suite of schedule {s.id!r}")
-    coll = runs(c.ns)
-    keep = _run_filter(c, owned_only=False, suite_version=q.suite_version, status=q.status)
-    return _synced(c, after_page(coll, coll.index("schedule", s.id), after=q.after, limit=q.limit, keep=keep))

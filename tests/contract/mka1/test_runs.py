@@ -367,9 +367,10 @@ def test_reset_drops_the_namespace(mka1, suite, control):
 
 def test_same_seed_same_bytes(client):
     """Two namespaces with the same seed and requests give identical answers (ids, samples, scores)."""
+    from starlette.testclient import TestClient
+
     from emulator.app import build_app
     from emulator.core.namespace import Settings
-    from starlette.testclient import TestClient
 
     def story() -> list[bytes]:
         c = TestClient(build_app(Settings(seed=3, clock_mode="manual")))
