@@ -46,7 +46,7 @@ def after_page(
         else:
             start = 0 if pivot is None else index.bisect_right(pivot)
             seqs = index[start:start + limit + 1]
-        return Page(list(map(collection.by_seq, seqs[:limit])), len(seqs) > limit)
+        return Page(collection.many(seqs[:limit]), len(seqs) > limit)
     if pivot is None:
         seqs = reversed(index) if newest_first else iter(index)
     else:

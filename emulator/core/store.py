@@ -8,6 +8,7 @@ Removed records stay reachable by id (soft delete) but leave every index.
 from __future__ import annotations
 
 from itertools import count
+from operator import itemgetter
 from typing import Any, Callable, Generic, Hashable, Iterator, TypeVar
 
 from sortedcontainers import SortedList
@@ -68,6 +69,13 @@ class Collection(Generic[T]):
 
     def by_seq(self, seq: int) -> T:
         return self._at[seq]
+
+    def many(self, seqs: list[int]) -> list[T]:
+        """Records at these sequence numbers, in order (one C-level lookup for a whole page)."""
+        if not seqs:
+            return []
+        found = itemgetter(*seqs)(self._at)
+        return list(found) if len(seqs) > 1 else [found]
 
     def index(self, name: str | None = None, key: Hashable | None = None) -> SortedList:
         """The primary index, or the secondary index `name` restricted to `key` (empty if none)."""
