@@ -101,7 +101,7 @@ def append_trials(c: Caller, run_id: str, body: wire.AppendTrials) -> Run:
     run = get_run(c, run_id)
     if run.trials is None:
         raise conflict(f"eval run {run.id} is not an agent run opened with finalize:false; it takes no trials")
-    RUN_LIFECYCLE.act(run, "append_trials", c.now, on_enter, what=f"eval run {run.id}")
+    RUN_LIFECYCLE.require(run, "append_trials", what=f"eval run {run.id}")
     version = get_suite(c, run.suite_id).version(run.suite_version)
     _check_trial_tasks(version, body.trials)
     _upsert_trials(run, body.trials, c.now)

@@ -175,25 +175,33 @@ def list_schedules(c: Caller, q: wire.ListSchedulesQuery) -> Page[Schedule]:
 
 
 def update_schedule(c: Caller, schedule_id: str, body: wire.UpdateSchedule) -> Schedule:
+    """Everything is checked before anything changes; setting one cadence replaces the other."""
     s = get_schedule(c, schedule_id)
     given = body.model_fields_set
-    cron = body.cron if "cron" in given else (None if "interval_seconds" in given and body.interval_seconds else s.cron)
-    interval = body.interval_seconds if "interval_seconds" in given else (None if "cron" in given and body.cron else s.interval_seconds)
+    cron, interval = s.cron, s.interval_seconds
+    if "cron" in given:
+        cron = body.cron
+        if body.cron and "interval_seconds" not in given:
+            interval = None
+    if "interval_seconds" in given:
+        interval = body.interval_seconds
+        if body.interval_seconds and "cron" not in given:
+            cron = None
     tz = body.timezone or s.timezone
     _check_cadence(cron, interval, tz)
     suite = get_suite(c, s.suite_id)
     suite_version = body.suite_version if "suite_version" in given else s.suite_version
     if suite_version is not None:
         resolve_version(c, suite, suite_version)
+    if "run" in given and body.run is not None:
+        task_specs(suite.version(suite_version or suite.active_version), body.run.task_ids)
+        s.run = body.run.model_dump(mode="json", exclude_none=True)
     for name in ("name", "overlap_policy", "enabled", "metadata"):
         if name in given and getattr(body, name) is not None:
             setattr(s, name, getattr(body, name))
     for name in ("description", "webhook_url", "webhook_secret"):
         if name in given:
             setattr(s, name, getattr(body, name))
-    if "run" in given and body.run is not None:
-        task_specs(suite.version(suite_version or suite.active_version), body.run.task_ids)
-        s.run = body.run.model_dump(mode="json", exclude_none=True)
     s.cron, s.interval_seconds, s.timezone, s.suite_version = cron, interval, tz, suite_version
     s.updated_at = c.now
     s.next_run_at = _next_fire(s, c.now)

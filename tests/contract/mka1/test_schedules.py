@@ -322,6 +322,13 @@ def test_update_schedule_rejects_bad_cadence_and_changes_nothing(mka1, suite, ch
     assert mka1.get_schedule(schedule_id=sc.id).model_dump() == sc.model_dump()
 
 
+def test_update_schedule_with_an_unknown_task_changes_nothing(mka1, suite):
+    sc = schedule(mka1, suite, cron="0 12 * * *")
+    api_error(400, mka1.update_schedule, schedule_id=sc.id, match=r"nope", name="renamed",
+              run={"models": ["m"], "task_ids": ["nope"]})
+    assert mka1.get_schedule(schedule_id=sc.id).model_dump() == sc.model_dump()
+
+
 def test_update_schedule_explicit_none_clears_description_and_webhook(mka1, suite):
     sc = schedule(mka1, suite, description="desc", webhook_url="https://h.example.com/x", webhook_secret="s")
     kept = mka1.update_schedule(schedule_id=sc.id, name="n2")
