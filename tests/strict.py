@@ -8,10 +8,13 @@ every model that declares `object` must have received it, and no key may be one 
 from __future__ import annotations
 
 import inspect
+import json
 import re
 from functools import cache
 from typing import Any
 
+import pytest
+from meetkai_mka1.errors import SDKDefaultError
 from pydantic import BaseModel
 
 
@@ -46,6 +49,31 @@ def check_error_envelope(status: int, body: Any) -> None:
     assert isinstance(err["message"], str) and err["message"], err
     assert isinstance(err["type"], str) and err["type"].endswith("_error"), err
     assert err["code"] == status, err
+
+
+def expect_error(excinfo: pytest.ExceptionInfo, status: int, *words: str) -> str:
+    """Assert an SDK error's status and that its JSON message is meaningful (mentions `words`)."""
+    err = excinfo.value
+    assert isinstance(err, SDKDefaultError)
+    assert err.status_code == status, (err.status_code, err.body)
+    body = json.loads(err.body)
+    assert body["error"]["code"] == status
+    message = body["error"]["message"]
+    assert isinstance(message, str) and len(message) > 10, body
+    for word in words:
+        assert word.lower() in message.lower(), (word, message)
+    return message
+
+
+def api_error(status: int, call, *args, match: str, **kwargs) -> dict:
+    """Call, expect SDKDefaultError with `status`, and a message matching `match` (regex, case-insensitive)."""
+    with pytest.raises(SDKDefaultError) as info:
+        call(*args, **kwargs)
+    assert info.value.status_code == status, info.value.body
+    err = json.loads(info.value.body)["error"]
+    assert err["code"] == status
+    assert re.search(match, err["message"], re.IGNORECASE), err["message"]
+    return err
 
 
 @cache

@@ -7,30 +7,17 @@ own response models (tests/strict.py). The `suite` fixture has tasks faq (qa), i
 
 from __future__ import annotations
 
-import json
 import math
 
 import pytest
 from meetkai_mka1.errors import SDKDefaultError
 
+from tests.strict import expect_error
+
 ALL_TASKS = {"faq", "intent", "calls"}
 
 
 # ---- helpers ------------------------------------------------------------------------------------------------
-
-
-def expect_error(excinfo: pytest.ExceptionInfo, status: int, *words: str) -> str:
-    """Assert an SDK error's status and that its JSON message is meaningful (mentions `words`)."""
-    err = excinfo.value
-    assert isinstance(err, SDKDefaultError)
-    assert err.status_code == status, (err.status_code, err.body)
-    body = json.loads(err.body)
-    assert body["error"]["code"] == status
-    message = body["error"]["message"]
-    assert isinstance(message, str) and len(message) > 10, body
-    for word in words:
-        assert word.lower() in message.lower(), (word, message)
-    return message
 
 
 def trial(task: str, index: int, reward: float | None, **extra) -> dict:

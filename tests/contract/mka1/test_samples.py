@@ -14,6 +14,8 @@ import math
 import pytest
 from meetkai_mka1.errors import SDKDefaultError
 
+from tests.strict import expect_error
+
 MODELS = ["m-a", "m-b"]
 TASKS = ["faq", "intent", "calls"]  # the `suite` fixture: qa, classification, transcription (audio_column "clip")
 PER_TASK = 4
@@ -24,20 +26,6 @@ MiB = 1024 * 1024
 
 
 # ---- helpers ------------------------------------------------------------------------------------------------
-
-
-def expect_error(excinfo: pytest.ExceptionInfo, status: int, *words: str) -> str:
-    """Assert an SDK error's status and that its JSON message is meaningful (mentions `words`)."""
-    err = excinfo.value
-    assert isinstance(err, SDKDefaultError)
-    assert err.status_code == status, (err.status_code, err.body)
-    body = json.loads(err.body)
-    assert body["error"]["code"] == status
-    message = body["error"]["message"]
-    assert isinstance(message, str) and len(message) > 10, body
-    for word in words:
-        assert word.lower() in message.lower(), (word, message)
-    return message
 
 
 def all_samples(mka1, run_id: str, **filters):

@@ -14,26 +14,15 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from meetkai_mka1.errors import SDKDefaultError
 
 from tests.conftest import TOKEN
+from tests.strict import api_error
 
 SCHEDULE_ID = re.compile(r"^eval_sched_[0-9a-f]{32}$")
 RUN_ID = re.compile(r"^eval_run_[0-9a-f]{32}$")
 MISSING_SCHEDULE = "eval_sched_" + "0" * 32
 RUN_SECONDS = 45  # queued 2 + in_progress 40 + finalizing 3
 HF_URL = "/api/v1/llm/evals/imports/huggingface-results"
-
-
-def api_error(status: int, call, *args, match: str, **kwargs) -> dict:
-    """Call, expect SDKDefaultError with `status`, and a message matching `match` (regex, case-insensitive)."""
-    with pytest.raises(SDKDefaultError) as info:
-        call(*args, **kwargs)
-    assert info.value.status_code == status, info.value.body
-    err = json.loads(info.value.body)["error"]
-    assert err["code"] == status
-    assert re.search(match, err["message"], re.IGNORECASE), err["message"]
-    return err
 
 
 def at(iso: str) -> int:

@@ -7,31 +7,18 @@ own response model by the `mka1` fixture; every error by the MKA1 error envelope
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
-from meetkai_mka1.errors import SDKDefaultError
 from starlette.testclient import TestClient
 
 from tests.conftest import TOKEN, make_sdk
-from tests.strict import StrictEvals
+from tests.strict import StrictEvals, api_error
 
 SUITE_ID = re.compile(r"^eval_suite_[0-9a-f]{32}$")
 VERSION_ID = re.compile(r"^eval_sver_[0-9a-f]{32}$")
 MISSING_SUITE = "eval_suite_" + "0" * 32
 SUITES_URL = "/api/v1/llm/evals/suites"
-
-
-def api_error(status: int, call, *args, match: str, **kwargs) -> dict:
-    """Call, expect SDKDefaultError with `status`, and a message matching `match` (regex, case-insensitive)."""
-    with pytest.raises(SDKDefaultError) as info:
-        call(*args, **kwargs)
-    assert info.value.status_code == status, info.value.body
-    err = json.loads(info.value.body)["error"]
-    assert err["code"] == status
-    assert re.search(match, err["message"], re.IGNORECASE), err["message"]
-    return err
 
 
 def qa_manifest(*task_ids: str, file_prefix: str = "file_") -> dict:
