@@ -109,7 +109,7 @@ class Settings:
     main_runs: int = 10_000
     small_runs: int = 1_000
     large_runs: int = 100_000
-    rounds: int = 3
+    rounds: int = 5
     round_seconds: int = 3
     warmup_seconds: int = 1
     connections: int = 32

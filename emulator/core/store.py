@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from itertools import count
 from operator import itemgetter
-from typing import Any, Callable, Generic, Hashable, Iterator, TypeVar
+from typing import Any, Callable, Generic, Hashable, Iterator, Mapping, TypeVar
 
 from sortedcontainers import SortedList
 
@@ -19,9 +19,10 @@ T = TypeVar("T")
 class Collection(Generic[T]):
     """Records of one type by id, with a primary index (creation order) and optional secondary indexes."""
 
-    def __init__(self, sequence: Iterator[int], **index_keys: Callable[[T], Hashable | None]):
+    def __init__(self, sequence: Iterator[int], index_keys: Mapping[str, Callable[[T], Hashable | None]]):
         self._sequence = sequence
         self._by_id: dict[str, T] = {}
+        self._live: dict[str, T] = {}
         self._seq_of: dict[str, int] = {}
         self._at: dict[int, T] = {}
         self.order = SortedList()
@@ -34,6 +35,7 @@ class Collection(Generic[T]):
     def add(self, ident: str, record: T) -> T:
         seq = next(self._sequence)
         self._by_id[ident] = record
+        self._live[ident] = record
         self._seq_of[ident] = seq
         self._at[seq] = record
         self.order.add(seq)
@@ -45,10 +47,7 @@ class Collection(Generic[T]):
 
     def get(self, ident: str) -> T | None:
         """The live record with this id, or None (also None once removed)."""
-        seq = self._seq_of.get(ident)
-        if seq is None or seq not in self.order:
-            return None
-        return self._by_id[ident]
+        return self._live.get(ident)
 
     def get_any(self, ident: str) -> T | None:
         """The record with this id even if it was removed (for cursors and audit)."""
@@ -57,7 +56,7 @@ class Collection(Generic[T]):
     def remove(self, ident: str) -> None:
         """Take the record out of every index; it stays known by id so cursors that point at it still work."""
         seq = self._seq_of[ident]
-        record = self._by_id[ident]
+        record = self._live.pop(ident)
         self.order.discard(seq)
         for name, key_of in self._index_keys.items():
             key = key_of(record)
@@ -96,8 +95,10 @@ class Store:
         self._sequence = count(1)
         self._collections: dict[str, Collection[Any]] = {}
 
-    def collection(self, name: str, **index_keys: Callable[[Any], Hashable | None]) -> Collection[Any]:
+    def collection(self, name: str, index_keys: Mapping[str, Callable[[Any], Hashable | None]] | None = None
+                   ) -> Collection[Any]:
+        """The collection `name`, made on first use with secondary indexes keyed by `index_keys`."""
         found = self._collections.get(name)
         if found is None:
-            found = self._collections[name] = Collection(self._sequence, **index_keys)
+            found = self._collections[name] = Collection(self._sequence, index_keys or {})
         return found

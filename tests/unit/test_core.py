@@ -100,7 +100,7 @@ def test_tables_with_unknown_states_are_rejected():
 
 
 def test_after_pages_survive_deletes_of_the_cursor():
-    coll = Store().collection("things", parity=lambda x: x["n"] % 2)
+    coll = Store().collection("things", {"parity": lambda x: x["n"] % 2})
     for n in range(10):
         coll.add(f"id{n}", {"id": f"id{n}", "n": n})
     first = after_page(coll, coll.index(), after=None, limit=3)

@@ -15,6 +15,7 @@ from emulator.core.store import Collection
 from emulator.vendors.mka1 import wire
 from emulator.vendors.mka1.records import Run, Schedule
 from emulator.vendors.mka1.service import (
+    BY_SUITE,
     Caller,
     build_run,
     finished_at,
@@ -31,7 +32,7 @@ MAX_FIRES_PER_SYNC = 100  # occurrences replayed at once after a long clock jump
 
 
 def schedules(ns: Namespace) -> Collection[Schedule]:
-    return ns.store.collection("mka1.schedules", suite=lambda s: s.suite_id)
+    return ns.store.collection("mka1.schedules", BY_SUITE)
 
 
 # ---- schedules ----------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any, Iterable
 
 from emulator.core.errors import ApiError, conflict, invalid, not_found
@@ -70,19 +71,20 @@ def user_id_for(seed: int, token: str) -> str:
 # ---- collections --------------------------------------------------------------------------------------------
 
 
+BY_SUITE = {"suite": attrgetter("suite_id")}
+RUN_INDEXES = {**BY_SUITE, "schedule": attrgetter("schedule_id"), "idempotency": attrgetter("idempotency_key")}
+
+
 def suites(ns: Namespace) -> Collection[Suite]:
     return ns.store.collection("mka1.suites")
 
 
 def versions(ns: Namespace) -> Collection[SuiteVersion]:
-    return ns.store.collection("mka1.suite_versions", suite=lambda v: v.suite_id)
+    return ns.store.collection("mka1.suite_versions", BY_SUITE)
 
 
 def runs(ns: Namespace) -> Collection[Run]:
-    return ns.store.collection(
-        "mka1.runs", suite=lambda r: r.suite_id, schedule=lambda r: r.schedule_id,
-        idempotency=lambda r: r.idempotency_key,
-    )
+    return ns.store.collection("mka1.runs", RUN_INDEXES)
 
 
 def hf_imports(ns: Namespace) -> dict[tuple[str, str, str], str]:
