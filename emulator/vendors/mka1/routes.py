@@ -144,6 +144,7 @@ def create_run(c, p, q, b):
 
 
 def list_runs(c, p, q, b):
+    schedules.fire_due(c)
     return _runs_page(c, service.list_runs(c, q))
 
 

@@ -130,6 +130,14 @@ def sync_schedule(c: Caller, s: Schedule) -> Schedule:
     return s
 
 
+def fire_due(c: Caller) -> None:
+    """Fire every schedule that is due, so runs they made show up in run lists too."""
+    now = c.now
+    for s in schedules(c.ns).values():
+        if s.enabled and s.next_run_at is not None and s.next_run_at <= now:
+            sync_schedule(c, s)
+
+
 def get_schedule(c: Caller, schedule_id: str) -> Schedule:
     s = schedules(c.ns).get(schedule_id)
     if s is None:

@@ -530,6 +530,14 @@ def test_fires_are_also_visible_through_list_schedules(mka1, suite, control):
     assert len(all_runs(mka1, sc.id)) == 3
 
 
+def test_fires_show_up_in_list_runs_without_reading_the_schedule(mka1, suite, control):
+    t0 = int(control.now())
+    sc = schedule(mka1, suite, interval_seconds=600)
+    control.advance(1200)
+    listed = mka1.list_runs().data
+    assert [(r.created_at, r.metadata["schedule_id"]) for r in listed] == [(t0 + 1200, sc.id), (t0 + 600, sc.id)]
+
+
 def advance_reading(mka1, control, schedule_id: str, seconds: int, step: int) -> None:
     """Move the clock `seconds` on, reading the schedule every `step` seconds (the outcome must not depend on it)."""
     for _ in range(seconds // step):
