@@ -105,9 +105,14 @@ def deleted(kind: str, ident: str, **extra: Any) -> dict[str, Any]:
 
 
 def listing(items: list[bytes], has_more: bool, first_id: str | None, last_id: str | None) -> bytes:
-    """The list envelope around already-encoded items, copied once into the answer."""
-    tail = dumps({"has_more": has_more, "first_id": first_id, "last_id": last_id})
-    return b"".join((b'{"object":"list","data":[', b",".join(items), b"],", tail[1:]))
+    """The list envelope around already-encoded items, built with a single copy of the page."""
+    head = b'{"object":"list","data":['
+    tail = b"]," + dumps({"has_more": has_more, "first_id": first_id, "last_id": last_id})[1:]
+    if not items:
+        return head + tail
+    if len(items) == 1:
+        return head + items[0] + tail
+    return b",".join([head + items[0], *items[1:-1], items[-1] + tail])
 
 
 def page(items: list[Any], has_more: bool, encode) -> bytes:
