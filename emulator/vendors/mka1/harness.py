@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from emulator.core.errors import conflict, invalid
-from emulator.core.ids import derived_hex
 from emulator.vendors.mka1 import samples as sample_gen
 from emulator.vendors.mka1 import wire
 from emulator.vendors.mka1.records import RUN_LIFECYCLE, Run, Suite, SuiteVersion
@@ -35,10 +34,10 @@ LEADERBOARD_RUNS_CEILING = 200  # group entries per leaderboard-runs response be
 # ---- agent runs (harness imports) ---------------------------------------------------------------------------
 
 
-def _trial_sample(run: Run, position: int, trial: wire.Trial, index: int, created_at: float) -> dict[str, Any]:
+def _trial_sample(run: Run, sample_id: str, trial: wire.Trial, index: int, created_at: float) -> dict[str, Any]:
     at = int(created_at)
     return {
-        "id": f"{sample_gen.SAMPLE_PREFIX}{derived_hex(run.id, nbytes=12)}{position:08x}",
+        "id": sample_id,
         "object": "eval.sample", "run_id": run.id, "task_id": trial.task_id, "model": run.models[0],
         "sample_index": index, "status": trial.status, "dataset_row": None, "prompt": trial.prompt,
         "target": trial.target, "response_id": None, "output_text": trial.output_text, "reasoning": None,
@@ -62,8 +61,10 @@ def _upsert_trials(run: Run, trials: list[wire.Trial], created_at: float) -> Non
     for position, trial in enumerate(trials):
         index = trial.sample_index if trial.sample_index is not None else position
         key = (trial.task_id, run.models[0], index)
-        slot = list(run.trials).index(key) if key in run.trials else len(run.trials)
-        run.trials[key] = _trial_sample(run, slot, trial, index, created_at)
+        existing = run.trials.get(key)
+        # an upsert keeps the sample's id (and its place in lists); a new trial takes the next position
+        sample_id = existing["id"] if existing else sample_gen.sample_id(run, len(run.trials))
+        run.trials[key] = _trial_sample(run, sample_id, trial, index, created_at)
     all_tasks = {t.id for t in run.tasks}
     covered = {key[0] for key in run.trials}
     run.task_ids = None if covered >= all_tasks else sorted(covered)
