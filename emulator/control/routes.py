@@ -70,7 +70,10 @@ async def advance(request: Request) -> Response:
     except ApiError as error:
         return render_error(error)
     ns = namespace(request)
-    ns.clock.advance(body.seconds)
+    try:
+        ns.clock.advance(body.seconds)
+    except ValueError as exc:
+        return render_error(ApiError("invalid_request", f"seconds: {exc}"))
     return _json(clock_state(ns))
 
 

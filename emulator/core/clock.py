@@ -13,6 +13,8 @@ from typing import Callable
 MODES = ("realtime", "manual")
 # Where a manual clock starts when no scenario says otherwise: 2026-01-01T00:00:00Z.
 DEFAULT_MANUAL_START = 1767225600.0
+# The latest virtual time: 9000-01-01T00:00:00Z, well inside what datetime and cron arithmetic can represent.
+LATEST = 221845392000.0
 
 
 class Clock:
@@ -42,16 +44,14 @@ class Clock:
         self._base, self._anchor = self.now(), self._monotonic()
 
     def advance(self, seconds: float) -> float:
-        if seconds < 0:
-            raise ValueError("the clock only moves forward")
-        self._rebase()
-        self._base += seconds
-        return self._base
+        return self.set(self.now() + seconds) if seconds >= 0 else self.set(-1.0)
 
     def set(self, when: float) -> float:
+        """Move to `when`; refused (and nothing changes) if that is in the past or beyond LATEST."""
         self._rebase()
-        if when < self._base:
-            raise ValueError("the clock only moves forward")
+        if not self._base <= when <= LATEST:
+            raise ValueError("the clock only moves forward" if when < self._base
+                             else "the clock cannot go past the year 9000")
         self._base = float(when)
         return self._base
 

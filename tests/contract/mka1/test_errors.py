@@ -89,6 +89,14 @@ def test_control_api_errors_are_json(client):
     assert res.status_code == 404 and res.json()["error"]["type"] == "not_found"
 
 
+def test_the_clock_refuses_to_leave_the_calendar_and_stays_put(client):
+    before = client.get("/_emulator/clock").json()["now"]
+    for seconds in (1e12, 1e300):
+        res = client.post("/_emulator/clock/advance", json={"seconds": seconds})
+        assert res.status_code == 400 and "9000" in res.json()["error"]["message"]
+    assert client.get("/_emulator/clock").json()["now"] == before
+
+
 def test_health_and_clock(client):
     assert client.get("/_emulator/health").json() == {"status": "ok"}
     start = client.get("/_emulator/clock").json()
