@@ -68,3 +68,17 @@ def test_any_input_answers_a_success_or_the_envelope(world, method, path, op):
         check_error_envelope(res.status_code, res.json())
 
     check()
+
+
+@settings(max_examples=150, deadline=None)
+@given(body=bodies | st.fixed_dictionaries({"seconds": st.floats(allow_nan=False, allow_infinity=False)}))
+def test_the_control_api_answers_json_for_any_body(body):
+    with TestClient(build_app(Settings(clock_mode="manual")), raise_server_exceptions=False) as client:
+        before = client.get("/_emulator/clock").json()["now"]
+        res = client.post("/_emulator/clock/advance", json=body)
+        assert res.status_code in (200, 400), res.text
+        after = client.get("/_emulator/clock").json()["now"]
+        if res.status_code == 200:
+            assert after == before + body["seconds"] == res.json()["now"]
+        else:
+            assert after == before and res.json()["error"]["message"]
