@@ -386,3 +386,19 @@ def test_same_seed_same_bytes(client):
         return out
 
     assert story() == story()
+
+
+def test_async_methods_in_process(app, client, suite, control):
+    import asyncio
+
+    import httpx
+
+    sdk = make_sdk(client, async_client=httpx.AsyncClient(transport=httpx.ASGITransport(app=app)))
+
+    async def story():
+        run = await sdk.llm.evals.create_run_async(suite_id=suite.id, models=["m"])
+        control.advance(60)
+        return run, await sdk.llm.evals.get_run_async(run_id=run.id)
+
+    created, done = asyncio.run(story())
+    assert created.status == "queued" and done.status == "completed" and done.id == created.id
