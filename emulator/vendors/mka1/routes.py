@@ -38,7 +38,7 @@ def caller(request: Request) -> Caller:
     if token is None:
         raise ApiError("unauthorized", "missing bearer token: send Authorization: Bearer <mka1-api-key>")
     ns = request.app.state.world.get(resolve_name(headers, token))
-    return Caller(ns=ns, token=token, on_behalf_of=headers.get("x-on-behalf-of"))
+    return Caller(ns=ns, token=token, on_behalf_of=headers.get("x-on-behalf-of"), headers=headers)
 
 
 def _int_param(params: dict[str, str], name: str) -> int:
@@ -234,16 +234,8 @@ def list_schedule_runs(c, p, q, b):
     return _runs_page(c, schedules.list_schedule_runs(c, p["schedule_id"], q))
 
 
-# The HF import reads a header, so it needs the request; everything else goes through the table's models.
-async def import_historical_results(request: Request) -> Response:
-    try:
-        c = caller(request)
-        raw = await request.body()
-        b = parse(wire.ImportHistorical, loads(raw) if raw else {}, "body")
-        result = history.import_historical(c, b, request.headers.get("x-huggingface-token"))
-    except ApiError as error:
-        return render_error(error)
-    return Response(dumps({"object": "eval.import", **result}), media_type="application/json")
+def import_historical_results(c, p, q, b):
+    return {"object": "eval.import", **history.import_historical(c, b, c.headers.get("x-huggingface-token"))}
 
 
 S, SV, R, SC = "/suites/{suite_id}", "/suites/{suite_id}/versions", "/runs/{run_id}", "/schedules/{schedule_id}"
@@ -267,6 +259,8 @@ OPERATIONS: list[tuple[str, str, str, Handler, type[BaseModel] | None, type[Base
      wire.UploadTrajectory),
     ("GET", R + "/artifacts", "getEvalArtifacts", get_artifacts, None, None),
     ("POST", R + "/trials", "appendAgentEvalTrials", append_agent_trials, None, wire.AppendTrials),
+    ("POST", "/imports/huggingface-results", "importHistoricalEvalResults", import_historical_results, None,
+     wire.ImportHistorical),
     ("POST", "/suites", "createEvalSuite", create_suite, None, wire.CreateSuite),
     ("GET", "/suites", "listEvalSuites", list_suites, wire.ListSuitesQuery, None),
     ("GET", S, "getEvalSuite", get_suite, None, None),
@@ -293,8 +287,5 @@ OPERATIONS: list[tuple[str, str, str, Handler, type[BaseModel] | None, type[Base
 
 
 def routes() -> list[Route]:
-    table = [Route(PREFIX + path, endpoint(handler, query, body), methods=[method], name=op)
-             for method, path, op, handler, query, body in OPERATIONS]
-    table.append(Route(PREFIX + "/imports/huggingface-results", import_historical_results, methods=["POST"],
-                       name="importHistoricalEvalResults"))
-    return table
+    return [Route(PREFIX + path, endpoint(handler, query, body), methods=[method], name=op)
+            for method, path, op, handler, query, body in OPERATIONS]

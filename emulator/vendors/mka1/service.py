@@ -6,10 +6,10 @@ records or plain dicts for render.py. Nothing here awaits, so every change is at
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from operator import attrgetter
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from emulator.core.errors import ApiError, conflict, invalid, not_found
 from emulator.core.ids import derived_hex, derived_unit
@@ -41,6 +41,7 @@ class Caller:
     ns: Namespace
     token: str  # the credential (its user owns what it creates)
     on_behalf_of: str | None  # X-On-Behalf-Of, when a gateway delegates
+    headers: Mapping[str, str] = field(default_factory=dict)  # the request's headers, for operation-specific ones
 
     @property
     def user_id(self) -> str:
@@ -364,10 +365,9 @@ def list_runs(c: Caller, q: wire.ListRunsQuery) -> Page[Run]:
 
 
 def synced(c: Caller, page: Page[Run]) -> Page[Run]:
-    now, terminal = c.now, RUN_LIFECYCLE.terminal
+    now = c.now
     for run in page.items:
-        if run.status not in terminal:
-            sync(c, run, now)
+        sync(c, run, now)
     return page
 
 
