@@ -20,6 +20,8 @@ class Vendor:
     render_error: Callable[[ApiError], Response]
     # Loads this vendor's section of a scenario file into a namespace.
     load_scenario: Callable[[Namespace, Any], None] | None = None
+    # Renders one of the vendor's own error codes (or a neutral kind) for scripted faults; None if unknown.
+    render_code: Callable[[str, str], Response | None] | None = None
 
 
 def vendors() -> list[Vendor]:
@@ -29,5 +31,6 @@ def vendors() -> list[Vendor]:
     from emulator.vendors.mka1 import scenario as mka1_scenario
 
     return [
-        Vendor("mka1", mka1.PREFIX, mka1_routes.routes, mka1_errors.render_error, mka1_scenario.load),
+        Vendor("mka1", mka1.PREFIX, mka1_routes.routes, mka1_errors.render_error, mka1_scenario.load,
+               mka1_errors.render_code),
     ]

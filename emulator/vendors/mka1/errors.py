@@ -25,3 +25,15 @@ def render_error(error: ApiError) -> Response:
     status, kind = STATUS_AND_TYPE[error.kind]
     body = {"error": {"message": error.message, "type": error.vendor_code or kind, "code": status}}
     return Response(dumps(body), status_code=status, media_type="application/json")
+
+
+# The envelope's `type` values, by the code a scenario fault may name (the neutral kinds work too).
+KIND_OF_TYPE = {kind_type: kind for kind, (_, kind_type) in STATUS_AND_TYPE.items() if kind != "method_not_allowed"}
+
+
+def render_code(code: str, message: str) -> Response | None:
+    """A scripted fault's error: `code` is an envelope type (`api_error`, ...) or a neutral kind (`internal`)."""
+    if code in STATUS_AND_TYPE:
+        return render_error(ApiError(code, message))
+    kind = KIND_OF_TYPE.get(code)
+    return None if kind is None else render_error(ApiError(kind, message, vendor_code=code))

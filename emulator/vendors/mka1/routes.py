@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from emulator.core import faults
 from emulator.core.errors import ApiError
 from emulator.core.http import bearer_token, headers_of
 from emulator.core.jsonio import dumps, loads
@@ -48,10 +49,13 @@ def _int_param(params: dict[str, str], name: str) -> int:
         raise ApiError("invalid_request", f"path.{name}: {params[name]!r} is not an integer") from None
 
 
-def endpoint(handler: Handler, query: type[BaseModel] | None, body: type[BaseModel] | None):
+def endpoint(operation: str, handler: Handler, query: type[BaseModel] | None, body: type[BaseModel] | None):
     async def call(request: Request) -> Response:
         try:
             c = caller(request)
+            scripted = await faults.before_operation(request, c.ns, "mka1", operation)
+            if scripted is not None:
+                return scripted
             q = parse_query(query, request.scope["query_string"]) if query else None
             b = None
             if body is not None:
@@ -287,5 +291,5 @@ OPERATIONS: list[tuple[str, str, str, Handler, type[BaseModel] | None, type[Base
 
 
 def routes() -> list[Route]:
-    return [Route(PREFIX + path, endpoint(handler, query, body), methods=[method], name=op)
+    return [Route(PREFIX + path, endpoint(op, handler, query, body), methods=[method], name=op)
             for method, path, op, handler, query, body in OPERATIONS]
