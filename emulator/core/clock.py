@@ -60,3 +60,9 @@ class Clock:
             raise ValueError(f"clock mode must be one of {MODES}, not {mode!r}")
         self._rebase()
         self.mode = mode
+
+
+def wall_now() -> float:
+    """The host's wall-clock time, for checks against a client's own clock (a signature's timestamp); never for
+    anything a response reports, which comes from the namespace clock."""
+    return time.time()

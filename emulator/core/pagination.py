@@ -63,3 +63,92 @@ def after_page(
             return Page(items, True)
         items.append(record)
     return Page(items, False)
+
+
+@dataclass
+class MarkerPage(Generic[T]):
+    items: list[T]
+    next: T | None  # the first record of the following page (its id is the next marker), None on the last page
+
+
+def marker_page(
+    collection: Collection[T],
+    index: SortedList,
+    *,
+    marker: str | None,
+    limit: int,
+    keep: Callable[[T], bool] | None = None,
+    reverse: bool = False,
+) -> MarkerPage[T]:
+    """BCE-style `marker`/`maxKeys` paging: the marker is the id of the first record of the page (inclusive).
+
+    Oldest first unless `reverse`. A marker whose record was removed since it was handed out still works: the
+    record keeps its place in the order, so the walk goes on from where it would have been. A page costs
+    O(log n + page + records skipped by `keep`). An id this collection never held is the caller's mistake.
+    """
+    pivot = None
+    if marker:
+        pivot = collection.seq(marker)
+        if pivot is None:
+            raise ApiError("invalid_request", f"marker: no item with id {marker!r}")
+    if keep is None:  # no filter: one positional slice of the index
+        if reverse:
+            stop = len(index) if pivot is None else index.bisect_right(pivot)
+            seqs = index[max(0, stop - limit - 1):stop]
+            seqs.reverse()
+        else:
+            start = 0 if pivot is None else index.bisect_left(pivot)
+            seqs = index[start:start + limit + 1]
+        found = collection.many(seqs)
+        return MarkerPage(found[:limit], found[limit] if len(found) > limit else None)
+    if pivot is None:
+        walk = reversed(index) if reverse else iter(index)
+    elif reverse:
+        walk = index.irange(maximum=pivot, reverse=True)
+    else:
+        walk = index.irange(minimum=pivot)
+    items: list[T] = []
+    for seq in walk:
+        record = collection.by_seq(seq)
+        if not keep(record):
+            continue
+        if len(items) == limit:
+            return MarkerPage(items, record)
+        items.append(record)
+    return MarkerPage(items, None)
+
+
+@dataclass(frozen=True)
+class PageWindow:
+    """One page of a `page`/`per_page` list (pages counted from 1) over `total` items."""
+
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def start(self) -> int:
+        return min(self.total, (self.page - 1) * self.per_page)
+
+    @property
+    def stop(self) -> int:
+        return min(self.total, self.page * self.per_page)
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def page_window(total: int, page: int, per_page: int) -> PageWindow:
+    """The window of page `page`; a page past the last one is empty (not an error), as page-numbered APIs do."""
+    if page < 1 or per_page < 1:
+        raise ApiError("invalid_request", "page and per_page must be at least 1")
+    return PageWindow(page, per_page, total)

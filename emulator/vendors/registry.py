@@ -30,7 +30,14 @@ def vendors() -> list[Vendor]:
     from emulator.vendors.mka1 import routes as mka1_routes
     from emulator.vendors.mka1 import scenario as mka1_scenario
 
+    from emulator.vendors import qianfan
+    from emulator.vendors.qianfan import errors as qianfan_errors
+    from emulator.vendors.qianfan import routes as qianfan_routes
+    from emulator.vendors.qianfan import scenario as qianfan_scenario
+
     return [
         Vendor("mka1", mka1.PREFIX, mka1_routes.routes, mka1_errors.render_error, mka1_scenario.load,
                mka1_errors.render_code),
+        Vendor("qianfan", qianfan.PREFIX, qianfan_routes.routes, qianfan_errors.render_error, qianfan_scenario.load,
+               qianfan_errors.render_code),
     ]

@@ -1,0 +1,106 @@
+"""bce-auth-v1 verification, exactly as qianfan 0.4.12.3 signs (spec section 3).
+
+    Authorization: bce-auth-v1/{accessKey}/{timestamp}/{expirationSeconds}/{signedHeaders}/{signature}
+
+The SDK lists the signed headers in random order (a Python set), so the list is parsed, not compared. The
+canonical headers are the signed ones plus every x-bce-* header, each "urlencode(lower(name)):urlencode(value)",
+sorted; the canonical URI is the path as received (the SDK does not encode it); the canonical query is the sorted
+"k=v" pairs, an empty Action kept as "Action=".
+
+Credentials: `emulator-ak` / `emulator-sk` is known in every namespace; a scenario's `qianfan.credentials` adds
+pairs to the namespace it loads (see scenario.py). The namespace of a request is the X-Emulator-Namespace header,
+else the access key, so a scenario that should be reached by an SDK (which cannot add headers) is loaded into
+the namespace named like its access key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from calendar import timegm
+from dataclasses import dataclass
+from time import strptime
+from typing import Mapping
+from urllib.parse import parse_qsl, quote
+
+from emulator.core.clock import wall_now
+from emulator.core.errors import ApiError
+from emulator.core.namespace import World, resolve_name
+
+SCHEME = "bce-auth-v1"
+DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY = "emulator-ak", "emulator-sk"
+DEFAULT_SIGNED = ("host", "content-md5", "content-length", "content-type")
+CREDENTIALS_KEY = "qianfan.credentials"  # ns.extras key: {access key: secret key}
+
+
+@dataclass(frozen=True)
+class Signed:
+    access_key: str
+    namespace: str
+
+
+def _encode(value: str) -> str:
+    return quote(value, safe="-_.~")
+
+
+def _fail(code: str, message: str) -> ApiError:
+    kind = "invalid_request" if code in ("InvalidHTTPAuthHeader", "RequestExpired") else "forbidden"
+    return ApiError(kind, message, vendor_code=code)
+
+
+def canonical_request(method: str, path: str, query_string: str, headers: Mapping[str, str],
+                      signed: list[str]) -> str:
+    pairs = sorted(f"{_encode(k)}={_encode(v)}" for k, v in parse_qsl(query_string, keep_blank_values=True))
+    wanted = set(signed) or set(DEFAULT_SIGNED)
+    lines = sorted(f"{_encode(name)}:{_encode(value.strip())}" for name, value in headers.items()
+                   if (name in wanted or name.startswith("x-bce-")) and value.strip())
+    return "\n".join([method.upper(), path, "&".join(pairs), "\n".join(lines)])
+
+
+def signature(secret_key: str, prefix: str, canonical: str) -> str:
+    signing_key = hmac.new(secret_key.encode(), prefix.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(signing_key.encode(), canonical.encode(), hashlib.sha256).hexdigest()
+
+
+def secret_for(world: World, namespace: str, access_key: str) -> str | None:
+    if access_key == DEFAULT_ACCESS_KEY:
+        return DEFAULT_SECRET_KEY
+    ns = world.namespaces.get(namespace)  # never create a namespace for an unverified key
+    return None if ns is None else ns.extras.get(CREDENTIALS_KEY, {}).get(access_key)
+
+
+def verify(world: World, method: str, path: str, query_string: str, headers: Mapping[str, str]) -> Signed:
+    """The verified caller, or the gateway's error (InvalidAccessKeyId, SignatureDoesNotMatch, RequestExpired)."""
+    header = headers.get("authorization", "").strip()
+    if not header:
+        raise _fail("AccessDenied", "Access denied: the request carries no Authorization header; sign it with"
+                                    " bce-auth-v1 (the SDK does, given QIANFAN_ACCESS_KEY and QIANFAN_SECRET_KEY)")
+    parts = header.split("/")
+    if len(parts) != 6 or parts[0] != SCHEME:
+        raise _fail("InvalidHTTPAuthHeader", "The HTTP authorization header is invalid: expected"
+                    " bce-auth-v1/{accessKey}/{timestamp}/{expirationSeconds}/{signedHeaders}/{signature}")
+    _, access_key, stamp, expiration, signed_list, given = parts
+    try:
+        signed_at = float(timegm(strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")))
+        lifetime = int(expiration)
+    except ValueError:
+        raise _fail("InvalidHTTPAuthHeader", "The HTTP authorization header is invalid: the timestamp must look"
+                    " like 2024-09-20T02:31:36Z and the expiration be whole seconds") from None
+    if not access_key or lifetime < 0:
+        raise _fail("InvalidHTTPAuthHeader", "The HTTP authorization header is invalid: empty access key or"
+                                             " negative expiration")
+    namespace = resolve_name(headers, access_key)
+    secret = secret_for(world, namespace, access_key)
+    if secret is None:
+        raise _fail("InvalidAccessKeyId", f"The Access Key ID you provided does not exist in our records:"
+                    f" {access_key!r} (the emulator knows {DEFAULT_ACCESS_KEY!r}; scenarios add more)")
+    signed = [name.strip().lower() for name in signed_list.split(";") if name.strip()]
+    canonical = canonical_request(method, path, query_string, headers, signed)
+    expected = signature(secret, f"{SCHEME}/{access_key}/{stamp}/{expiration}", canonical)
+    if not hmac.compare_digest(expected, given):
+        raise _fail("SignatureDoesNotMatch", "The request signature we calculated does not match the signature"
+                    f" you provided. Check your secret key and signing method. Canonical request: {canonical!r}")
+    if wall_now() > signed_at + lifetime:
+        raise _fail("RequestExpired", f"Request has expired. Timestamp date is {stamp},"
+                                      f" valid for {lifetime} seconds")
+    return Signed(access_key, namespace)

@@ -1,0 +1,114 @@
+"""The `qianfan:` section of a scenario file: credentials and evaluation tasks, written with the v2 API's names.
+
+    qianfan:
+      credentials:                       # pairs the SDK can sign with in this namespace (emulator-ak is built in)
+        - {accessKey: qianfan-demo, secretKey: qianfan-demo-sk}
+      tasks:
+        - generate: 249                  # N plausible automatic tasks, one every interval_seconds
+          age_seconds: 86400             # the newest of them was created this long before loading
+        - taskName: Customer-service answers, human review
+          evalConfig: {evalMode: manual} # any CreateEvalTask field; the missing ones are filled from the seed
+          age_seconds: 600
+          fail_after_seconds: 30         # optional: fails this long after it starts running
+
+The namespace of an SDK request is its access key, so load the section into `namespace: <accessKey>` for an
+SDK to see it. Tasks are created oldest first, so list order and createTime agree.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from emulator.core.fake import faker_for
+from emulator.core.namespace import Namespace
+from emulator.core.scenario import ScenarioError
+from emulator.core.validation import describe
+from emulator.vendors.qianfan import auth, catalog, service, wire
+from emulator.vendors.qianfan.records import TASK_LIFECYCLE
+
+AUTO_MODES = ("rule", "model", "rule,model")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Credential(Strict):
+    accessKey: str = Field(min_length=1, pattern=r"^[^/\s]+$")
+    secretKey: str = Field(min_length=1)
+
+
+class Placement(Strict):
+    age_seconds: float = Field(0, ge=0, description="created this long before the scenario loads")
+    fail_after_seconds: Optional[float] = Field(None, ge=0, description="fails this long after it starts running")
+
+
+class ScenarioTask(Placement):
+    taskName: Optional[str] = None
+    description: Optional[str] = None
+    evalObjectType: Optional[str] = None
+    evalObjectConfig: Optional[dict[str, Any]] = None
+    evalConfig: Optional[dict[str, Any]] = None
+
+
+class GeneratedTasks(Placement):
+    generate: int = Field(ge=1, le=100_000, description="how many plausible tasks to create")
+    evalMode: Optional[str] = Field(None, description="one mode for all; default: a seeded mix of automatic modes")
+    interval_seconds: float = Field(60, ge=0, description="time between two generated tasks")
+
+
+class Section(Strict):
+    credentials: list[Credential] = Field(default_factory=list)
+    tasks: list[Union[GeneratedTasks, ScenarioTask]] = Field(default_factory=list)
+
+
+def _filled(ns: Namespace, spec: dict[str, Any], key: object) -> dict[str, Any]:
+    """A CreateEvalTask body: the spec's fields, the missing ones drawn from the seed."""
+    fake = faker_for(ns.seed, "qianfan-task", key)
+    versions = [v for m in catalog.models(ns.seed) for v in m.versions]
+    mode = (spec.get("evalConfig") or {}).get("evalMode") or AUTO_MODES[fake.random_int(0, len(AUTO_MODES) - 1)]
+    eval_config = spec.get("evalConfig") or {"evalMode": mode}
+    if "model" in str(mode).split(",") and "autoModelEvalConfig" not in eval_config:
+        eval_config = {**eval_config, "autoModelEvalConfig": {"apiName": "ERNIE-4.0-8K"}}
+    picked = fake.random_elements(versions, length=fake.random_int(1, 2), unique=True)
+    return {
+        "taskName": spec.get("taskName") or f"{fake.word()}-{fake.word()}-eval-{fake.random_int(1, 999)}",
+        "description": spec.get("description") if spec.get("description") is not None else fake.sentence(nb_words=6),
+        "evalObjectType": spec.get("evalObjectType") or "model",
+        "evalObjectConfig": spec.get("evalObjectConfig") or {"evalModelConfig": {
+            "versionId": f"ds-{fake.lexify('????????????', letters='abcdefghijklmnopqrstuvwxyz0123456789')}",
+            "evalModelConfigList": [{"modelId": v.id, "promptTemplate": "{input}"} for v in picked]}},
+        "evalConfig": eval_config,
+    }
+
+
+def load(ns: Namespace, raw: Any) -> None:
+    section = Section.model_validate(raw or {})
+    ns.extras.setdefault(auth.CREDENTIALS_KEY, {}).update({c.accessKey: c.secretKey for c in section.credentials})
+    now = ns.now()
+    planned: list[tuple[float, str, wire.CreateEvalTask, Optional[float]]] = []
+    for number, spec in enumerate(section.tasks):
+        where = f"qianfan.tasks.{number}"
+        if isinstance(spec, GeneratedTasks):
+            bodies = [(spec.age_seconds + spec.interval_seconds * (spec.generate - 1 - i),
+                       _filled(ns, {"evalConfig": {"evalMode": spec.evalMode} if spec.evalMode else None},
+                               (number, i)))
+                      for i in range(spec.generate)]
+        else:
+            bodies = [(spec.age_seconds, _filled(ns, spec.model_dump(exclude_none=True), number))]
+        for i, (age, body) in enumerate(bodies):
+            try:
+                parsed = wire.CreateEvalTask.model_validate(body)
+            except ValidationError as exc:
+                raise ScenarioError(describe(exc, where)) from None
+            planned.append((now - age, f"{where}.{i}", parsed, spec.fail_after_seconds))
+    planned.sort(key=lambda p: p[0])  # oldest first: list order and createTime agree
+    for created_at, _, body, fail_after in planned:
+        task = service.create_v2(ns, body, created_at=created_at, hold=fail_after is not None)
+        if fail_after is not None:
+            assert TASK_LIFECYCLE.can_move("Running", "Failed")
+            task.detours["Running"] = "Failed"
+            task.durations["Running"] = fail_after
+        service.catch_up(ns, task)
