@@ -35,9 +35,16 @@ def vendors() -> list[Vendor]:
     from emulator.vendors.qianfan import routes as qianfan_routes
     from emulator.vendors.qianfan import scenario as qianfan_scenario
 
+    from emulator.vendors import mistral
+    from emulator.vendors.mistral import errors as mistral_errors
+    from emulator.vendors.mistral import routes as mistral_routes
+    from emulator.vendors.mistral import scenario as mistral_scenario
+
     return [
         Vendor("mka1", mka1.PREFIX, mka1_routes.routes, mka1_errors.render_error, mka1_scenario.load,
                mka1_errors.render_code),
         Vendor("qianfan", qianfan.PREFIX, qianfan_routes.routes, qianfan_errors.render_error, qianfan_scenario.load,
                qianfan_errors.render_code),
+        Vendor("mistral", mistral.PREFIX, mistral_routes.routes, mistral_errors.render_error, mistral_scenario.load,
+               mistral_errors.render_code),
     ]

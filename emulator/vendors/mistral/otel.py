@@ -1,0 +1,3 @@
+"""Logs, traces and spans (OpenTelemetry) — filled in below."""
+
+OPERATIONS: list = []

@@ -1,0 +1,154 @@
+"""The `mistral:` section of a scenario file: events, judges, campaigns and datasets in the API's own names.
+
+    mistral:
+      events:
+        - generate: 40                 # 40 plausible chat completion events over the last `spread_seconds`
+          spread_seconds: 86400
+          extra_fields: {tags: [prod]} # optional: fixed extra fields for all of them
+        - request_messages: [{role: user, content: "Where is my refund?"}]
+          response_messages: [{role: assistant, content: "It was sent yesterday."}]
+          extra_fields: {model: mistral-large-latest, tags: [support]}
+          age_seconds: 3600            # created this long before the scenario loads
+      judges:
+        - {name: tone, description: ..., model_name: mistral-large-latest, instructions: ..., tools: [],
+           output: {type: CLASSIFICATION, options: [{value: polite, description: ...}]}}
+      campaigns:
+        - {name: weekly, description: ..., judge: tone, max_nb_events: 10, search_params: {filters: null},
+           age_seconds: 600}           # judge: the name of a judge above
+      datasets:
+        - {name: golden, description: ..., records: [{payload: {messages: [...]}, properties: {}}]}
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Optional
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from emulator.core.errors import ApiError
+from emulator.core.ids import derived_unit
+from emulator.core.namespace import Namespace
+from emulator.core.scenario import ScenarioError
+from emulator.vendors.mistral import datasets, generate, service, wire
+from emulator.vendors.mistral.records import Event
+from emulator.vendors.mistral.service import Caller
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ExtraFields(Strict):
+    model: Optional[str] = None
+    temperature: Optional[float] = Field(None, ge=0, le=2)
+    latency_ms: Optional[int] = Field(None, ge=0)
+    finish_reason: Optional[str] = None
+    streamed: Optional[bool] = None
+    user_id: Optional[str] = None
+    tags: Optional[list[str]] = None
+    metadata: Optional[dict[str, str]] = None
+
+
+class ScenarioEvent(Strict):
+    generate: Optional[int] = Field(None, ge=1, le=100_000, description="make this many plausible events")
+    spread_seconds: float = Field(7 * 86400, ge=0, description="generated events fall in the last this long")
+    event_id: Optional[str] = Field(None, min_length=1, max_length=100)
+    correlation_id: Optional[str] = Field(None, min_length=1, max_length=100)
+    age_seconds: float = Field(0, ge=0)
+    created_at: Optional[datetime] = None
+    nb_input_tokens: Optional[int] = Field(None, ge=0)
+    nb_output_tokens: Optional[int] = Field(None, ge=0)
+    enabled_tools: Optional[list[dict[str, Any]]] = None
+    request_messages: Optional[list[dict[str, Any]]] = None
+    response_messages: Optional[list[dict[str, Any]]] = None
+    chat_transcription_events: Optional[list[dict[str, Any]]] = None
+    extra_fields: Optional[ExtraFields] = None
+
+
+class ScenarioCampaign(Strict):
+    name: str = Field(min_length=1)
+    description: str = ""
+    judge: str = Field(min_length=1, description="the name of a judge in this scenario")
+    search_params: dict[str, Any] = Field(default_factory=lambda: {"filters": None})
+    max_nb_events: int = Field(20, ge=1)
+    age_seconds: float = Field(0, ge=0)
+
+
+class ScenarioRecord(Strict):
+    payload: dict[str, Any]
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+
+class ScenarioDataset(Strict):
+    name: str = Field(min_length=1)
+    description: str = ""
+    records: list[ScenarioRecord] = Field(default_factory=list)
+
+
+class Section(Strict):
+    events: list[ScenarioEvent] = Field(default_factory=list)
+    judges: list[wire.JudgeDefinition] = Field(default_factory=list)
+    campaigns: list[ScenarioCampaign] = Field(default_factory=list)
+    datasets: list[ScenarioDataset] = Field(default_factory=list)
+
+
+def _event(ns: Namespace, spec: ScenarioEvent, key: object, created_at: float) -> Event:
+    made = generate.event_fields(ns.seed, "scenario", key)
+    given = spec.model_dump(exclude_unset=True, exclude={"generate", "spread_seconds", "age_seconds", "created_at",
+                                                         "extra_fields", "event_id", "correlation_id"})
+    if spec.request_messages is not None and spec.nb_input_tokens is None:
+        given["nb_input_tokens"] = int(generate.words_in(spec.request_messages) * 1.3) + 4
+    if spec.response_messages is not None and spec.nb_output_tokens is None:
+        given["nb_output_tokens"] = int(generate.words_in(spec.response_messages) * 1.3) + 1
+    extra = dict(made.pop("extra"))
+    if spec.extra_fields is not None:
+        extra.update(spec.extra_fields.model_dump(exclude_unset=True))
+    return Event(event_id=service.new_uuid(ns), correlation_id=service.new_uuid(ns), created_at=created_at,
+                 **{**made, **given}, extra=extra)
+
+
+def load(ns: Namespace, raw: Any) -> None:
+    section = Section.model_validate(raw or {})
+    c = Caller(ns=ns, token="scenario")
+    now = ns.now()
+    for number, spec in enumerate(section.events):
+        where = f"mistral.events.{number}"
+        if spec.generate is not None:
+            if spec.event_id or spec.correlation_id:
+                raise ScenarioError(f"{where}: generated events get their own ids (drop event_id/correlation_id)")
+            for i in range(spec.generate):
+                age = spec.age_seconds + spec.spread_seconds * derived_unit(ns.seed, "mistral.age", number, i)
+                service.add_event(ns, _event(ns, spec, (number, i), now - age))
+            continue
+        created = spec.created_at.timestamp() if spec.created_at else now - spec.age_seconds
+        event = _event(ns, spec, (number, "explicit"), created)
+        event.event_id = spec.event_id or event.event_id
+        event.correlation_id = spec.correlation_id or event.correlation_id
+        try:
+            service.add_event(ns, event)
+        except ValueError as exc:
+            raise ScenarioError(f"{where}: {exc}") from None
+    by_name: dict[str, str] = {}
+    for number, spec in enumerate(section.judges):
+        try:
+            by_name[spec.name] = service.create_judge(c, spec).id
+        except ApiError as exc:
+            raise ScenarioError(f"mistral.judges.{number}: {exc.message}") from None
+    for number, spec in enumerate(section.campaigns):
+        if spec.judge not in by_name:
+            raise ScenarioError(f"mistral.campaigns.{number}.judge: no judge named {spec.judge!r} in this scenario")
+        body = wire.CreateCampaign(search_params=spec.search_params, judge_id=by_name[spec.judge], name=spec.name,
+                                   description=spec.description, max_nb_events=spec.max_nb_events)
+        try:
+            service.create_campaign(c, body, created_at=now - spec.age_seconds)
+        except ApiError as exc:
+            raise ScenarioError(f"mistral.campaigns.{number}: {exc.message}") from None
+    for number, spec in enumerate(section.datasets):
+        dataset = datasets.create_dataset(c, wire.CreateDataset(name=spec.name, description=spec.description))
+        for i, item in enumerate(spec.records):
+            try:
+                datasets.create_record(c, dataset.id, wire.CreateRecord(payload=item.payload,
+                                                                        properties=item.properties))
+            except ApiError as exc:
+                raise ScenarioError(f"mistral.datasets.{number}.records.{i}: {exc.message}") from None
