@@ -36,3 +36,19 @@ def parse_query(model: type[M], query_string: bytes) -> M:
     The parsed models are only read, never changed, so sharing them is safe. Failures are not cached.
     """
     return parse(model, dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)), "query")
+
+
+def parse_query_lists(model: type[M], query_string: bytes) -> M:
+    """Parse a query string into `model`, keeping repeated keys as lists for the model's list fields.
+
+    List fields take both the repeated form (`a=x&a=y`, as azure-core sends) and the comma form (`a=x,y`, as
+    Stainless clients send); any other field takes the last value given.
+    """
+    values: dict[str, Any] = {}
+    lists = {name for name, f in model.model_fields.items() if getattr(f.annotation, "__origin__", None) is list}
+    for key, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+        if key in lists:
+            values.setdefault(key, []).extend(v for v in value.split(",") if v)
+        else:
+            values[key] = value
+    return parse(model, values, "query")

@@ -40,6 +40,11 @@ def vendors() -> list[Vendor]:
     from emulator.vendors.mistral import routes as mistral_routes
     from emulator.vendors.mistral import scenario as mistral_scenario
 
+    from emulator.vendors import digitalocean
+    from emulator.vendors.digitalocean import errors as digitalocean_errors
+    from emulator.vendors.digitalocean import routes as digitalocean_routes
+    from emulator.vendors.digitalocean import scenario as digitalocean_scenario
+
     return [
         Vendor("mka1", mka1.PREFIX, mka1_routes.routes, mka1_errors.render_error, mka1_scenario.load,
                mka1_errors.render_code),
@@ -47,4 +52,6 @@ def vendors() -> list[Vendor]:
                qianfan_errors.render_code),
         Vendor("mistral", mistral.PREFIX, mistral_routes.routes, mistral_errors.render_error, mistral_scenario.load,
                mistral_errors.render_code),
+        Vendor("digitalocean", digitalocean.PREFIX, digitalocean_routes.routes, digitalocean_errors.render_error,
+               digitalocean_scenario.load, digitalocean_errors.render_code),
     ]

@@ -1,0 +1,59 @@
+"""DigitalOcean's error envelope: {"id", "message", "request_id"} with the HTTP status, always JSON.
+
+`id` is DigitalOcean's short code for the status ("not_found", "unauthorized", ...). Only 429 and 503 carry
+Retry-After: pydo retries any error response that has one, even a 404.
+"""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from emulator.core.errors import ApiError
+from emulator.core.jsonio import dumps
+from emulator.vendors.digitalocean.records import RATE_LIMIT, stable_uuid
+
+# Neutral kind -> (status, id). A wrong-state action is DigitalOcean's 422 unprocessable_entity (as its other
+# APIs answer for a resource that cannot do that now); 409 would also make gradient retry it twice.
+KIND_STATUS = {
+    "invalid_request": (400, "bad_request"),
+    "unauthorized": (401, "unauthorized"),
+    "forbidden": (403, "forbidden"),
+    "not_found": (404, "not_found"),
+    "method_not_allowed": (405, "method_not_allowed"),
+    "conflict": (422, "unprocessable_entity"),
+    "payload_too_large": (413, "request_entity_too_large"),
+    "rate_limited": (429, "too_many_requests"),
+    "internal": (500, "server_error"),
+    "unavailable": (503, "service_unavailable"),
+}
+# DigitalOcean's own ids, for scripted faults and for rules that name one (422 for a well-formed but
+# unacceptable body).
+CODE_STATUS = {code: status for status, code in KIND_STATUS.values()} | {"conflict": 409,
+                                                                        "unprocessable_entity": 422}
+KIND_OF_CODE = {code: kind for kind, (_, code) in KIND_STATUS.items()} | {"conflict": "conflict"}
+RETRY_AFTER_SECONDS = "1"
+
+
+def unprocessable(message: str) -> ApiError:
+    """A well-formed request the API cannot act on (a reference to nothing, a rule broken): 422."""
+    return ApiError("invalid_request", message, vendor_code="unprocessable_entity")
+
+
+def render_error(error: ApiError, headers: dict[str, str] | None = None) -> Response:
+    status, code = KIND_STATUS[error.kind]
+    if error.vendor_code in CODE_STATUS:
+        status, code = CODE_STATUS[error.vendor_code], error.vendor_code
+    request_id = error.details.get("request_id") or stable_uuid("request", error.kind, error.message)
+    out = {"ratelimit-limit": str(RATE_LIMIT), **(headers or {})}
+    if status in (429, 503):
+        out["retry-after"] = RETRY_AFTER_SECONDS
+    body = {"id": code, "message": error.message, "request_id": request_id}
+    return Response(dumps(body), status_code=status, media_type="application/json", headers=out)
+
+
+def render_code(code: str, message: str) -> Response | None:
+    """A scripted fault's error: a DigitalOcean id (`not_found`, `too_many_requests`, ...) or a neutral kind."""
+    if code in KIND_STATUS:
+        return render_error(ApiError(code, message))
+    kind = KIND_OF_CODE.get(code)
+    return None if kind is None else render_error(ApiError(kind, message, vendor_code=code))
