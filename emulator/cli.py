@@ -22,6 +22,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--clock", choices=["realtime", "manual"], default="realtime",
                        help="realtime: namespaces' clocks run; manual: they move only by /_emulator/clock/advance")
     serve.add_argument("--log-level", default="warning")
+    serve.add_argument("--tls", action="store_true",
+                       help="serve HTTPS with a certificate for 127.0.0.1/localhost made at start (pydo needs https)")
+    serve.add_argument("--tls-ca-file", metavar="PATH", default=None,
+                       help="with --tls: where to write the CA certificate clients verify (default: a temp file)")
     return parser
 
 
@@ -45,9 +49,18 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     sock.listen(2048)
     port = sock.getsockname()[1]
+    tls = {}
+    if args.tls:
+        from emulator.tls import make_certificates
+
+        files = make_certificates(args.tls_ca_file)
+        tls = {"ssl_certfile": str(files.cert_file), "ssl_keyfile": str(files.key_file)}
     config = uvicorn.Config(app, log_level=args.log_level, access_log=False, http="httptools", loop="uvloop",
-                            lifespan="off")
-    print(f"emulator listening on http://{args.host}:{port} (clock {args.clock}, seed {args.seed})", flush=True)
+                            lifespan="off", **tls)
+    scheme = "https" if args.tls else "http"
+    print(f"emulator listening on {scheme}://{args.host}:{port} (clock {args.clock}, seed {args.seed})", flush=True)
+    if args.tls:
+        print(f"TLS CA certificate: {files.ca_file}", flush=True)
     uvicorn.Server(config).run(sockets=[sock])
     return 0
 

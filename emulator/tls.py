@@ -1,0 +1,43 @@
+"""HTTPS for the emulator: a throwaway CA and a server certificate for 127.0.0.1 and localhost, made at start.
+
+Some official clients refuse plain http with a bearer token (pydo, through azure-core), so `serve --tls` serves
+HTTPS with a certificate from a CA made on the spot (trustme), and writes the CA's PEM where a client can read
+it: `Client(token=..., endpoint="https://127.0.0.1:PORT", connection_verify=<CA path>)`. Nothing is installed
+in the system trust store; the private keys live in a temporary directory that is removed at exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    ca_file: Path  # the CA certificate (PEM) clients verify against
+    cert_file: Path  # the server certificate chain (PEM), for uvicorn's ssl_certfile
+    key_file: Path  # the server private key (PEM), for uvicorn's ssl_keyfile
+
+
+def make_certificates(ca_file: str | Path | None = None, hosts: tuple[str, ...] = HOSTS) -> TlsFiles:
+    """Make a CA and a server certificate for `hosts`; write the CA PEM to `ca_file` (default: a temp file)."""
+    import trustme
+
+    ca = trustme.CA(organization_name="LLM-evaluation API emulator")
+    server = ca.issue_cert(*hosts)
+    workdir = Path(tempfile.mkdtemp(prefix="emulator-tls-"))
+    atexit.register(shutil.rmtree, workdir, True)
+    ca_path = Path(ca_file) if ca_file else workdir / "ca.pem"
+    ca_path.parent.mkdir(parents=True, exist_ok=True)
+    ca.cert_pem.write_to_path(str(ca_path))
+    cert_path, key_path = workdir / "server.pem", workdir / "server.key"
+    for blob in server.cert_chain_pems:
+        blob.write_to_path(str(cert_path), append=True)
+    server.private_key_pem.write_to_path(str(key_path))
+    key_path.chmod(0o600)
+    return TlsFiles(ca_file=ca_path, cert_file=cert_path, key_file=key_path)
