@@ -113,7 +113,7 @@ def _unit_for_version(ns: Namespace, ref: str | int, config: dict[str, Any], bas
     version_int = int(ref) if isinstance(ref, int) or _numeric(ref) else 40000 + int(derived_unit(ns.seed, text) * 9999)
     return EvalUnit(f"am-{derived_hex(ns.seed, 'model-of', text, nbytes=6)}", version_id,
                     30000 + int(derived_unit(ns.seed, "model-int", text) * 9999), version_int,
-                    f"user-model-{text.rsplit('-', 1)[-1][-6:]}", "V1", baseline=baseline, config=config)
+                    f"user-model-{text.rsplit('-', 1)[-1][:32]}", "V1", baseline=baseline, config=config)
 
 
 def _new_task(ns: Namespace, *, name: str, description: str, modes: list[str], object_type: str,

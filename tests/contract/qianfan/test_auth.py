@@ -1,0 +1,116 @@
+"""bce-auth-v1 as the SDK signs it: verified for real, any signed-headers order; the gateway's refusals."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from types import SimpleNamespace
+
+import httpx
+import pytest
+from baidubce.auth.bce_credentials import BceCredentials
+from baidubce.auth.bce_v1_signer import sign
+from baidubce.utils import get_canonical_time
+from qianfan.errors import RequestError
+from qianfan.resources.console.eval import Eval
+
+from tests.contract.qianfan.strict import check_v2_error
+
+
+def signed_headers(qf, path, query=None, order=("content-type", "host", "x-bce-date"), ak=None, sk=None,
+                   at=None, expiration=300):
+    """Headers signed with the SDK's own signer (baidubce), the signed-headers list in the given order."""
+    host = qf.server.url.split("://", 1)[1]
+    now = time.time() if at is None else at
+    headers = {"Content-Type": "application/json", "Host": host, "x-bce-date": get_canonical_time(now).decode()}
+    auth = sign(BceCredentials(ak or qf.ak, sk or qf.sk), b"POST", path.encode(),
+                {k.encode(): v for k, v in headers.items()},
+                {k.encode(): v for k, v in (query or {}).items()}, timestamp=now,
+                expiration_in_seconds=expiration, headers_to_sign=[h.encode() for h in order])
+    return {**headers, "Authorization": auth.decode()}
+
+
+def test_any_signed_headers_order_verifies(qf):
+    task_id = qf.create()
+    for order in itertools.permutations(("content-type", "host", "x-bce-date")):
+        res = httpx.post(qf.server.url + "/v2/eval", params={"Action": "DescribeEvalTask"},
+                         json={"taskId": task_id}, headers=signed_headers(qf, "/v2/eval", {"Action": "DescribeEvalTask"},
+                                                                          order=order))
+        assert res.status_code == 200, res.text
+        assert res.json()["result"]["taskId"] == task_id
+
+
+def test_the_query_is_signed(qf):
+    headers = signed_headers(qf, "/v2/eval", {"Action": "DescribeEvalTasks"})
+    res = httpx.post(qf.server.url + "/v2/eval", params={"Action": "DeleteEvalTask"}, json={}, headers=headers)
+    assert res.status_code == 403 and res.json()["code"] == "SignatureDoesNotMatch"
+
+
+def test_a_wrong_secret_key(qf):
+    with pytest.raises(RequestError) as info:
+        Eval.V2.describe_eval_tasks("auto", sk="not-the-secret")
+    check_v2_error(info.value, 403, "SignatureDoesNotMatch", "signature")
+    assert info.value.headers["X-Bce-Error-Code"] == "SignatureDoesNotMatch"
+    assert "Secret Key" in str(info.value)  # the SDK recognised the gateway's message and named the culprit
+
+
+def test_an_unknown_access_key(qf):
+    with pytest.raises(RequestError) as info:
+        Eval.V2.describe_eval_tasks("auto", ak="nobody-knows-me", sk="whatever")
+    check_v2_error(info.value, 403, "InvalidAccessKeyId", "does not exist")
+    assert "Access Key" in str(info.value)
+
+
+def test_an_expired_signature(qf, monkeypatch):
+    import qianfan.resources.auth.iam as iam
+
+    real = time.time
+    # the SDK signs an hour late (300 s validity); only its clock moves, the server's (same process) does not
+    monkeypatch.setattr(iam, "time", SimpleNamespace(time=lambda: real() - 3600))
+    with pytest.raises(RequestError) as info:
+        Eval.V2.describe_eval_tasks("auto")
+    check_v2_error(info.value, 400, "RequestExpired", "expired")
+
+
+def test_longer_validity_from_the_sdk_setting(qf, monkeypatch):
+    import qianfan
+    import qianfan.resources.auth.iam as iam
+
+    real = time.time
+    monkeypatch.setattr(iam, "time", SimpleNamespace(time=lambda: real() - 3600))
+    monkeypatch.setattr(qianfan.get_config(), "IAM_SIGN_EXPIRATION_SEC", 7200)
+    assert Eval.V2.describe_eval_tasks("auto").body["result"]["evalTaskList"] == []
+
+
+def test_missing_and_malformed_authorization(qf):
+    res = httpx.post(qf.server.url + "/v2/eval?Action=DescribeEvalTasks", json={"evalType": "auto"})
+    assert res.status_code == 403 and res.json()["code"] == "AccessDenied"
+    for bad in ("Bearer abc", "bce-auth-v1/ak/yesterday/300/host/abc", "bce-auth-v1/a/b"):
+        res = httpx.post(qf.server.url + "/v2/eval?Action=DescribeEvalTasks", json={"evalType": "auto"},
+                         headers={"Authorization": bad})
+        assert res.status_code == 400 and res.json()["code"] == "InvalidHTTPAuthHeader", res.text
+        assert set(res.json()) == {"requestId", "code", "message"}
+    res = httpx.post(qf.server.url + "/wenxinworkshop/modelrepo/eval/detail", json={"id": 1})
+    assert res.status_code == 403 and res.json()["code"] == "AccessDenied"  # the gateway's answer on both families
+
+
+def test_the_built_in_pair_and_namespaces_by_access_key(qf, monkeypatch):
+    import qianfan
+
+    mine = qf.create("in my namespace")
+    monkeypatch.setattr(qianfan.get_config(), "ACCESS_KEY", "emulator-ak")
+    monkeypatch.setattr(qianfan.get_config(), "SECRET_KEY", "emulator-sk")
+    listed = qf.v2("DescribeEvalTasks", {"evalType": "auto", "keyFilter": mine})["evalTaskList"]
+    assert listed == []  # emulator-ak is another namespace
+    # the X-Emulator-Namespace header picks a namespace explicitly, the built-in pair signs
+    res = httpx.post(qf.server.url + "/v2/eval", params={"Action": "DescribeEvalTask"}, json={"taskId": mine},
+                     headers={**signed_headers(qf, "/v2/eval", {"Action": "DescribeEvalTask"}, ak="emulator-ak",
+                                               sk="emulator-sk"), "X-Emulator-Namespace": qf.ak})
+    assert res.status_code == 200 and res.json()["result"]["taskName"] == "in my namespace"
+
+
+def test_a_namespace_that_does_not_know_the_key(qf):
+    res = httpx.post(qf.server.url + "/v2/eval", params={"Action": "DescribeEvalTasks"}, json={"evalType": "auto"},
+                     headers={**signed_headers(qf, "/v2/eval", {"Action": "DescribeEvalTasks"}),
+                              "X-Emulator-Namespace": "someone-else"})
+    assert res.status_code == 403 and res.json()["code"] == "InvalidAccessKeyId"
