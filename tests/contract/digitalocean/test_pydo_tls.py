@@ -222,10 +222,12 @@ def test_results_are_the_same_on_every_run_of_the_same_scenario(tls_server, toke
 def test_errors_have_the_envelope_and_change_nothing(do, tls_server, clock):
     import pydo
 
-    anonymous = pydo.Client(token="", endpoint=tls_server.url, connection_verify=tls_server.ca_file,
+    anonymous = pydo.Client(token=" ", endpoint=tls_server.url, connection_verify=tls_server.ca_file,
                             retry_total=0)
-    with pytest.raises((ClientAuthenticationError, ValueError)):
+    with pytest.raises(ClientAuthenticationError) as denied:
         anonymous.genai.list_evaluation_metrics()
+    assert denied.value.status_code == 401
+    assert denied.value.response.json()["id"] == "unauthorized"
     dataset = make_dataset(do)
     bad = [
         (400, lambda: do.create_evaluation_test_case({"name": "x"}), "dataset_uuid is required"),
