@@ -142,17 +142,17 @@ def condition(node, event) -> bool:
 
 @pytest.fixture(scope="module")
 def world():
+    from mistralai.client import Mistral
+
     app = build_app(Settings(seed=3, clock_mode="manual"))
     with TestClient(app) as client:
-        yield app, client
+        yield app, Mistral(api_key="property", server_url="http://testserver", client=client).beta.observability
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(events=events_st, filters=filters_st, page_size=st.integers(1, 5))
 def test_search_pages_return_exactly_the_filtered_events(world, events, filters, page_size):
-    from mistralai.client import Mistral
-
-    app, client = world
+    app, sdk = world
     key = "property"
     app.state.world.reset(key)
     ns = app.state.world.get(key)
@@ -165,7 +165,6 @@ def test_search_pages_return_exactly_the_filtered_events(world, events, filters,
         for i, e in enumerate(events)]})
     expected = sorted((f"e{i:02d}" for i, e in enumerate(events) if holds(filters, e)),
                       key=lambda ident: (events[int(ident[1:])]["age"], ident))
-    sdk = Mistral(api_key=key, server_url="http://testserver", client=client).beta.observability
     seen, cursor = [], None
     while True:
         feed = sdk.chat_completion_events.search(search_params={"filters": filters}, page_size=page_size,

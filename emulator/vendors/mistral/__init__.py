@@ -1,6 +1,53 @@
 """Mistral observability (beta) API: /v1/observability, as mistralai 2.9.4 calls it (`client.beta.observability`).
 
-Choices where the vendor is silent are listed in README-style notes at the end of this docstring.
+Served: chat_completion_events (search, search_ids, fetch, fetch_similar_events, judge) and its fields group,
+judges, campaigns, datasets with records, imports, import tasks and a JSONL export. Not served yet: logs, traces
+and spans (their paths answer 404 in Mistral's envelope).
+
+Choices where the vendor is silent (written down here, kept consistent):
+- Auth: a bearer token is required (401 AUTH_UNAUTHORIZED otherwise); it names the namespace unless
+  X-Emulator-Namespace is sent. Fault/journal operation names are the SDK's method paths, e.g.
+  `chat_completion_events.search`, `datasets.records.bulk_delete` (routes.OPERATIONS).
+- Errors: {"detail": {"message", "error_code"}}. Request-shape problems are 422 VALIDATION_ERROR; a bad filter
+  (unknown field or operator, an operator the field's type lacks, a value of the wrong type, a bad regex, more
+  than 16 levels or 256 conditions) is 422 SEARCH_BAD_REQUEST naming the node (`search_params.filters.AND[1].op`).
+  Unknown ids: 404 SEARCH_NOT_FOUND (events), JUDGE_NOT_FOUND, CAMPAIGN_NOT_FOUND, DATASET_NOT_FOUND,
+  DATASET_RECORD_NOT_FOUND, DATASET_TASK_NOT_FOUND, FIELDS_NOT_FOUND. Each code's status is errors.CODE_STATUS.
+- Events come from scenarios only (the API has no create). Filterable fields are fields.FIELDS: created_at,
+  correlation_id, model, temperature, streamed, tools, request_text, response_text, finish_reason, latency_ms,
+  nb_input_tokens, nb_output_tokens, nb_messages, user_id, tags, metadata; each type takes the operators of
+  fields.TYPE_OPERATORS (text ops on TEXT/ENUM, `matches` is a Python regex search on TEXT, order ops on
+  INT/FLOAT/TIMESTAMP, includes/excludes/len_eq on ARRAY items and MAP keys, isnull everywhere). Null semantics
+  are in filters.py. A group needs all of its AND members and, when OR members are given, one of them; a null or
+  empty list adds nothing, so `{}` matches every event.
+- search is newest first (created_at, then event_id). `next` and `cursor` both carry the opaque token of the
+  following page (null on the last page), so either can be passed back as `cursor`; a token is the last
+  event's sort key, so pages stay stable while events arrive. search_ids returns every match (up to 100,000).
+  Preview `extra_fields` holds exactly the fields named in the request's `extra_fields` (empty when none);
+  fetch shows all extra fields (model, temperature, streamed, finish_reason, latency_ms, user_id, tags, metadata).
+- similar-events: the 20 events with the highest word overlap (Jaccard over message words, stop words left out)
+  with the given one; events sharing no word are not similar. No paging.
+- fields.fetch_options lists the values seen in the data for ENUM/BOOL fields, ARRAY items and MAP keys (null is
+  listed for isnull); free-form fields (TEXT, numbers, times) and len_eq answer `options: null`. options-counts
+  works on those categorical fields only (422 FIELDS_BAD_REQUEST otherwise), most frequent first.
+- Judging is deterministic (judging.py): the same seed, definition and conversation give the same answer.
+  CLASSIFICATION answers an option value, REGRESSION a number in [min, max] rounded to 2 decimals.
+- Judges: names unique among live judges (409 JUDGE_NAME_ALREADY_EXISTS); an update that changes nothing is
+  400 JUDGE_DID_NOT_CHANGE; a judge used by a live campaign cannot be updated (409); revisions are not modelled
+  (up/down/base_revision null). Deleting a judge keeps it visible inside its campaigns, with deleted_at set.
+- Campaigns select, when created, up to max_nb_events matching events (newest first; none is
+  400 CAMPAIGN_NO_MATCHING_EVENTS) and stay RUNNING for 2 s + 0.5 s per event on the namespace clock, then
+  COMPLETED. import-from-campaign needs a COMPLETED campaign (409 otherwise); its records carry the verdicts.
+- Lists with pages (judges, campaigns, datasets, tasks: newest first; records, selected events: in order) answer
+  count, results, and next/previous as absolute links with page/page_size (null at the ends); page_size is
+  1..1000. `q` matches name or description, case-insensitively.
+- Datasets: PATCH with a null field leaves it unchanged; a record payload must hold `messages` (a non-empty list
+  of {role, content}) or it is 422 DATASET_RECORD_FORMAT_ERROR; bulk delete is all or nothing.
+- Imports are tasks RUNNING for 1 s + 0.2 s per record, with progress 0..99 then 100, and add their records when
+  they complete. The emulator holds no files or playground conversations: a file id stands for 3-8 plausible
+  conversations and a conversation id for one, both fixed by the seed.
+- export_to_jsonl freezes the records ({"payload", "properties"} per line) and answers a file_url under
+  /v1/observability/dataset-exports/<id>.jsonl, read with the same API key.
 """
 
 PREFIX = "/v1/observability"

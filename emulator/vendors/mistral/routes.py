@@ -21,7 +21,7 @@ from emulator.core.http import bearer_token, headers_of
 from emulator.core.jsonio import dumps, loads
 from emulator.core.namespace import resolve_name
 from emulator.core.validation import parse
-from emulator.vendors.mistral import PREFIX, datasets, otel, render, service, wire
+from emulator.vendors.mistral import PREFIX, datasets, render, service, wire
 from emulator.vendors.mistral.errors import render_error
 from emulator.vendors.mistral.service import Caller
 
@@ -323,7 +323,7 @@ OPERATIONS: list[tuple[str, str, str, Handler, type[BaseModel] | None, type[Base
      wire.Properties, 204),
     # Not an SDK method: where export_to_jsonl's file_url points (read with the same API key).
     ("GET", "/dataset-exports/{export_id}.jsonl", "datasets.download_export", download_export, None, None, 200),
-] + otel.OPERATIONS
+]
 
 
 def routes() -> list[Route]:

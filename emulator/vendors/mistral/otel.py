@@ -1,3 +1,0 @@
-"""Logs, traces and spans (OpenTelemetry) — filled in below."""
-
-OPERATIONS: list = []
