@@ -12,16 +12,26 @@ from typing import Iterable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
 from emulator.control import routes as control
 from emulator.core import scenario as scenarios
-from emulator.core.errors import ApiError
-from emulator.core.namespace import Settings, World
+from emulator.core.errors import KINDS, ApiError
+from emulator.core.faults import SCOPE_KEY, ConnectionDropped
+from emulator.core.http import credential_of
+from emulator.core.namespace import Settings, World, resolve_name
 from emulator.vendors.registry import Vendor, vendors
 
 log = logging.getLogger("emulator")
+
+
+def _no_codes(vendor: Vendor):
+    """A vendor without its own codes still renders the neutral kinds."""
+    def render(code: str, message: str) -> Response | None:
+        return vendor.render_error(ApiError(code, message)) if code in KINDS else None
+    return render
 
 
 def _renderer_for(path: str, served: list[Vendor]):
@@ -29,6 +39,51 @@ def _renderer_for(path: str, served: list[Vendor]):
         if path.startswith(vendor.prefix):
             return vendor.render_error
     return control.render_error
+
+
+class JournalMiddleware:
+    """Records every vendor request in its namespace's journal once it has been answered."""
+
+    def __init__(self, app, world: World, served: list[Vendor]):
+        self.app = app
+        self.world = world
+        self.served = served
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(control.PREFIX):
+            await self.app(scope, receive, send)
+            return
+        status = 0
+
+        async def capture(message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        except ConnectionDropped:
+            status = 0
+            raise
+        except Exception:
+            status = 500
+            raise
+        finally:
+            self._record(scope, status)
+
+    def _record(self, scope, status: int) -> None:
+        tag = scope.get(SCOPE_KEY)
+        if tag is None:  # answered before a vendor knew the operation (unknown path, bad credentials)
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+            name = resolve_name(headers, credential_of(headers))
+            vendor = next((v.name for v in self.served if scope["path"].startswith(v.prefix)), None)
+            tag = {"vendor": vendor, "operation": None, "namespace": name}
+        ns = self.world.get(tag["namespace"])
+        ns.journal.record(time=ns.now(), method=scope["method"], path=scope["path"],
+                          query=scope["query_string"].decode("latin-1"), vendor=tag["vendor"],
+                          operation=tag["operation"], status=status, namespace=ns.name,
+                          faults=tuple(tag.get("faults", ())))
 
 
 def build_app(settings: Settings | None = None, scenario_files: Iterable[str | Path] = ()) -> Starlette:
@@ -52,10 +107,13 @@ def build_app(settings: Settings | None = None, scenario_files: Iterable[str | P
         )
 
     routes = [route for vendor in served for route in vendor.routes()] + control.routes()
-    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error, Exception: crash})
+    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error, Exception: crash},
+                    middleware=[Middleware(JournalMiddleware, world=world, served=served)])
     app.state.world = world
     app.state.vendors = served
-    loaders = {v.name: v.load_scenario for v in served if v.load_scenario}
+    app.state.error_renderers = {v.name: v.render_code or _no_codes(v) for v in served}
+    app.state.scenario_loaders = {v.name: v.load_scenario for v in served if v.load_scenario}
     for path in scenario_files:
-        scenarios.apply(world, scenarios.load_file(path), loaders, str(path))
+        scenarios.apply(world, scenarios.load_file(path), app.state.scenario_loaders, str(path),
+                        renderers=app.state.error_renderers)
     return app

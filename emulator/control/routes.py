@@ -1,25 +1,31 @@
-"""Control API under /_emulator: health, reset and the namespace clock.
+"""Control API under /_emulator: scenarios, clock, faults, journal and snapshots, one namespace at a time.
 
 The namespace is resolved as for vendor requests: the X-Emulator-Namespace header, else the request's credential
-(a bearer token), else `default`.
+(a bearer token or a Qianfan access key), else `default`. Errors answer {"error": {"message", "type"}}.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any, Awaitable, Callable, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from emulator.core import faults as fault_rules
+from emulator.core import scenario as scenarios
+from emulator.core import snapshot
 from emulator.core.errors import ApiError
-from emulator.core.http import bearer_token, headers_of
+from emulator.core.http import credential_of, headers_of
 from emulator.core.jsonio import dumps, loads
 from emulator.core.namespace import Namespace, resolve_name
-from emulator.core.validation import parse
+from emulator.core.validation import parse, parse_query
 
 PREFIX = "/_emulator"
+STATUS = {"invalid_request": 400, "not_found": 404, "method_not_allowed": 405, "conflict": 409,
+          "payload_too_large": 413}
 
 
 class Advance(BaseModel):
@@ -27,23 +33,43 @@ class Advance(BaseModel):
     seconds: float = Field(ge=0, allow_inf_nan=False)
 
 
+class SetClock(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    time: Union[float, datetime] = Field(description="epoch seconds or an ISO 8601 time; never earlier than now")
+
+
+class JournalQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    vendor: Optional[str] = None
+    operation: Optional[str] = None
+    method: Optional[str] = None
+    path: Optional[str] = None
+    status: Optional[int] = None
+    since: Optional[int] = Field(None, description="only entries after this sequence number")
+    limit: int = Field(1000, ge=1, le=10_000)
+
+
 def render_error(error: ApiError) -> Response:
-    status = {"invalid_request": 400, "not_found": 404, "method_not_allowed": 405}.get(error.kind, 500)
-    return Response(dumps({"error": {"message": error.message, "type": error.kind}}), status_code=status,
-                    media_type="application/json")
+    return Response(dumps({"error": {"message": error.message, "type": error.kind}}),
+                    status_code=STATUS.get(error.kind, 500), media_type="application/json")
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(dumps(body), status_code=status, media_type="application/json")
 
 
 def _name(request: Request) -> str:
     headers = headers_of(request)
-    return resolve_name(headers, bearer_token(headers))
+    return resolve_name(headers, credential_of(headers))
 
 
 def namespace(request: Request) -> Namespace:
     return request.app.state.world.get(_name(request))
 
 
-def _json(body: dict) -> Response:
-    return Response(dumps(body), media_type="application/json")
+async def _body(request: Request, model: type[BaseModel]) -> Any:
+    raw = await request.body()
+    return parse(model, loads(raw) if raw else {}, "body")
 
 
 def clock_state(ns: Namespace) -> dict:
@@ -52,39 +78,169 @@ def clock_state(ns: Namespace) -> dict:
             "iso": datetime.fromtimestamp(now, timezone.utc).isoformat().replace("+00:00", "Z")}
 
 
-async def health(request: Request) -> Response:
-    return _json({"status": "ok"})
+Handler = Callable[[Request], Awaitable[Any]]
 
 
-async def reset(request: Request) -> Response:
-    world = request.app.state.world
+def endpoint(handler: Handler, status: int = 200):
+    """Answers the handler's value as JSON, and any ApiError in the control envelope."""
+    async def call(request: Request) -> Response:
+        try:
+            result = await handler(request)
+        except ApiError as error:
+            return render_error(error)
+        return result if isinstance(result, Response) else _json(result, status)
+    return call
+
+
+# ---- namespace ----------------------------------------------------------------------------------------------
+
+
+async def health(request: Request) -> Any:
+    return {"status": "ok", "vendors": [v.name for v in request.app.state.vendors]}
+
+
+async def reset(request: Request) -> Any:
     name = _name(request)
-    world.reset(name)
-    return _json({"namespace": name, "reset": True})
+    request.app.state.world.reset(name)
+    return {"namespace": name, "reset": True}
 
 
-async def advance(request: Request) -> Response:
+async def load_scenario(request: Request) -> Any:
+    """Load a YAML (or JSON) scenario into this request's namespace, replacing what it held."""
+    text = (await request.body()).decode("utf-8", "replace")
+    app = request.app
     try:
-        raw = await request.body()
-        body = parse(Advance, loads(raw) if raw else {}, "body")
-    except ApiError as error:
-        return render_error(error)
-    ns = namespace(request)
+        scenario = scenarios.parse_scenario(text, "body")
+        name = scenarios.apply(app.state.world, scenario, app.state.scenario_loaders,
+                               renderers=app.state.error_renderers, namespace=_name(request))
+    except scenarios.ScenarioError as exc:
+        raise ApiError("invalid_request", str(exc), details={"line": exc.line}) from None
+    ns = app.state.world.get(name)
+    return {"namespace": name, "clock": clock_state(ns), "faults": [f.describe() for f in ns.faults]}
+
+
+# ---- clock --------------------------------------------------------------------------------------------------
+
+
+async def clock(request: Request) -> Any:
+    return clock_state(namespace(request))
+
+
+def _move(ns: Namespace, move: Callable[[], Any], what: str) -> dict:
     try:
-        ns.clock.advance(body.seconds)
+        move()
     except ValueError as exc:
-        return render_error(ApiError("invalid_request", f"seconds: {exc}"))
-    return _json(clock_state(ns))
+        raise ApiError("invalid_request", f"{what}: {exc}") from None
+    return clock_state(ns)
 
 
-async def clock(request: Request) -> Response:
-    return _json(clock_state(namespace(request)))
+async def advance(request: Request) -> Any:
+    body = await _body(request, Advance)
+    ns = namespace(request)
+    return _move(ns, lambda: ns.clock.advance(body.seconds), "seconds")
+
+
+async def set_clock(request: Request) -> Any:
+    body = await _body(request, SetClock)
+    when = body.time.timestamp() if isinstance(body.time, datetime) else body.time
+    ns = namespace(request)
+    return _move(ns, lambda: ns.clock.set(when), "time")
+
+
+async def freeze(request: Request) -> Any:
+    ns = namespace(request)
+    ns.clock.set_mode("manual")
+    return clock_state(ns)
+
+
+async def realtime(request: Request) -> Any:
+    ns = namespace(request)
+    ns.clock.set_mode("realtime")
+    return clock_state(ns)
+
+
+# ---- faults -------------------------------------------------------------------------------------------------
+
+
+async def list_faults(request: Request) -> Any:
+    return {"faults": [f.describe() for f in namespace(request).faults]}
+
+
+async def add_fault(request: Request) -> Any:
+    spec = await _body(request, fault_rules.FaultSpec)
+    try:
+        fault = fault_rules.add(namespace(request), spec, request.app.state.error_renderers)
+    except ValueError as exc:
+        raise ApiError("invalid_request", str(exc)) from None
+    return fault.describe()
+
+
+async def delete_fault(request: Request) -> Any:
+    ident = request.path_params["fault_id"]
+    if not fault_rules.remove(namespace(request), ident):
+        raise ApiError("not_found", f"no fault with id {ident!r}")
+    return {"id": ident, "deleted": True}
+
+
+async def clear_faults(request: Request) -> Any:
+    ns = namespace(request)
+    count = len(ns.faults)
+    ns.faults.clear()
+    return {"deleted": count}
+
+
+# ---- journal ------------------------------------------------------------------------------------------------
+
+
+async def journal(request: Request) -> Any:
+    q = parse_query(JournalQuery, request.scope["query_string"])
+    entries = []
+    for entry in namespace(request).journal.select(vendor=q.vendor, operation=q.operation, method=q.method,
+                                                   path=q.path, status=q.status, since=q.since):
+        entries.append(entry.as_json())
+    return {"entries": entries[-q.limit:], "total": len(entries)}
+
+
+async def clear_journal(request: Request) -> Any:
+    namespace(request).journal.clear()
+    return {"cleared": True}
+
+
+# ---- snapshots ----------------------------------------------------------------------------------------------
+
+
+async def export_snapshot(request: Request) -> Any:
+    return snapshot.export_namespace(namespace(request))
+
+
+async def import_snapshot(request: Request) -> Any:
+    raw = await request.body()
+    try:
+        ns = snapshot.import_namespace(request.app.state.world, _name(request), loads(raw) if raw else None)
+    except snapshot.SnapshotError as exc:
+        raise ApiError("invalid_request", f"snapshot: {exc}") from None
+    return {"namespace": ns.name, "clock": clock_state(ns)}
 
 
 def routes() -> list[Route]:
-    return [
-        Route(PREFIX + "/health", health, methods=["GET"], name="health"),
-        Route(PREFIX + "/reset", reset, methods=["POST"], name="reset"),
-        Route(PREFIX + "/clock", clock, methods=["GET"], name="clock"),
-        Route(PREFIX + "/clock/advance", advance, methods=["POST"], name="clock.advance"),
+    table: list[tuple[str, str, Handler, int]] = [
+        ("GET", "/health", health, 200),
+        ("POST", "/reset", reset, 200),
+        ("POST", "/scenarios", load_scenario, 200),
+        ("GET", "/clock", clock, 200),
+        ("POST", "/clock/advance", advance, 200),
+        ("POST", "/clock/set", set_clock, 200),
+        ("POST", "/clock/freeze", freeze, 200),
+        ("POST", "/clock/realtime", realtime, 200),
+        ("GET", "/faults", list_faults, 200),
+        ("POST", "/faults", add_fault, 201),
+        ("DELETE", "/faults", clear_faults, 200),
+        ("DELETE", "/faults/{fault_id}", delete_fault, 200),
+        ("GET", "/journal", journal, 200),
+        ("DELETE", "/journal", clear_journal, 200),
+        ("GET", "/snapshot", export_snapshot, 200),
+        ("PUT", "/snapshot", import_snapshot, 200),
     ]
+    return [Route(PREFIX + path, endpoint(handler, status), methods=[method],
+                  name=f"control.{method.lower()}.{path.strip('/')}")
+            for method, path, handler, status in table]

@@ -1,19 +1,226 @@
-"""The hook every vendor request passes once its namespace and operation are known.
+"""Scripted faults: per-namespace rules that make chosen calls fail the way the vendor would.
 
-`before_operation` tags the request (vendor, operation, namespace) for the journal and answers the namespace's
-scripted fault for this call, if any, as a ready response; vendors return it instead of handling the request.
+A rule matches calls by vendor, operation (the SDK's operation name, e.g. `getEvalRun`, or Qianfan's Action),
+HTTP method and path pattern (fnmatch: `*` spans slashes). It fires on the nth matching calls (`nth: [2]`), on
+every one, or with a seeded probability, at most `times` times. It answers a vendor error by code
+(`error: InternalError`), rendered in the vendor's envelope and status, or a raw `status`/`body`/`headers`, or
+drops the connection; `latency` delays the call (alone, or before the error).
+
+Every vendor request passes `before_operation` once its namespace and operation are known: it tags the request
+for the journal and answers the fault's response, if a rule fires.
 """
 
 from __future__ import annotations
 
+import asyncio
+import fnmatch
+from dataclasses import dataclass
+from weakref import WeakKeyDictionary
+from typing import Any, Callable, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
+from emulator.core.ids import derived_unit
+from emulator.core.journal import squash
+from emulator.core.jsonio import dumps
 from emulator.core.namespace import Namespace
+from emulator.core.timeline import seconds
 
 SCOPE_KEY = "emulator"
+# How a vendor renders one of its error codes (None when it has no such code); set by the app at start.
+Renderers = dict[str, Callable[[str, str], Optional[Response]]]
+
+
+class FaultSpec(BaseModel):
+    """A fault rule as written in a scenario's `faults:` or posted to /_emulator/faults."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: Optional[str] = Field(None, description="a name to delete the rule by (one is made up if absent)")
+    vendor: Optional[str] = Field(None, description="mka1, qianfan, mistral or digitalocean")
+    operation: Optional[str] = Field(None, description="the SDK's operation name or Qianfan's Action; "
+                                                       "case, `_` and `-` are ignored (getEvalRun = get_eval_run)")
+    method: Optional[str] = Field(None, description="HTTP method")
+    path: Optional[str] = Field(None, description="path pattern, e.g. /api/v1/llm/evals/runs/*")
+    nth: Optional[list[int]] = Field(None, description="fire on these matching calls (1 = the first)")
+    probability: Optional[float] = Field(None, ge=0, le=1, description="fire on each matching call with this "
+                                                                       "probability (seeded)")
+    times: Optional[int] = Field(None, ge=1, description="fire at most this many times")
+    error: Optional[str] = Field(None, description="a vendor error code (InternalError, not_found...) or a "
+                                                   "neutral kind (internal, unavailable, rate_limited...)")
+    message: Optional[str] = Field(None, description="the error message (a default names the fault)")
+    status: Optional[int] = Field(None, ge=100, le=599, description="raw response status")
+    body: Any = Field(None, description="raw response body (JSON unless a string)")
+    headers: dict[str, str] = Field(default_factory=dict, description="extra response headers (Retry-After...)")
+    latency: Optional[float] = Field(None, description="delay before answering (seconds, or 250ms, 2s)")
+    drop: bool = Field(False, description="drop the connection instead of answering")
+
+    @field_validator("nth", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("nth")
+    @classmethod
+    def _positive(cls, value: Optional[list[int]]) -> Optional[list[int]]:
+        if value is not None and (not value or min(value) < 1):
+            raise ValueError("nth counts matching calls from 1")
+        return value
+
+    @field_validator("latency", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        return None if value is None else seconds(value)
+
+    @field_validator("method")
+    @classmethod
+    def _upper(cls, value: Optional[str]) -> Optional[str]:
+        return value.upper() if value else value
+
+    @model_validator(mode="after")
+    def _one_outcome(self) -> "FaultSpec":
+        outcomes = [name for name in ("error", "status", "drop") if getattr(self, name)]
+        if len(outcomes) > 1:
+            raise ValueError(f"a fault has one outcome, not {' and '.join(outcomes)}")
+        if not outcomes and self.latency is None:
+            raise ValueError("a fault needs an outcome: error, status, drop or latency")
+        if self.nth is not None and self.probability is not None:
+            raise ValueError("use nth or probability, not both")
+        if self.body is not None and self.status is None:
+            raise ValueError("body goes with status")
+        return self
+
+
+_PARSED: "WeakKeyDictionary[Fault, FaultSpec]" = WeakKeyDictionary()
+
+
+@dataclass(eq=False)
+class Fault:
+    """A rule in force, with its counters (plain data, so snapshots keep it)."""
+
+    id: str
+    spec: dict[str, Any]
+    matched: int = 0  # matching calls seen
+    fired: int = 0
+
+    @property
+    def rule(self) -> FaultSpec:
+        parsed = _PARSED.get(self)
+        if parsed is None:
+            parsed = _PARSED[self] = FaultSpec.model_validate(self.spec)
+        return parsed
+
+    def describe(self) -> dict[str, Any]:
+        return {"id": self.id, **{k: v for k, v in self.spec.items() if k != "id"},
+                "matched": self.matched, "fired": self.fired}
+
+
+def check(spec: FaultSpec, renderers: Renderers) -> None:
+    """Refuse a rule whose error code no vendor it could match would know (ValueError)."""
+    if spec.vendor is not None and spec.vendor not in renderers:
+        raise ValueError(f"vendor {spec.vendor!r} is not served; use one of {', '.join(sorted(renderers))}")
+    if spec.error is None:
+        return
+    candidates = [spec.vendor] if spec.vendor else sorted(renderers)
+    unknown = [v for v in candidates if renderers[v](spec.error, "") is None]
+    if unknown:
+        raise ValueError(f"error {spec.error!r} is not an error code of {', '.join(unknown)}"
+                         + ("" if spec.vendor else "; name the vendor, or use a neutral kind such as internal"))
+
+
+def add(ns: Namespace, spec: FaultSpec, renderers: Renderers) -> Fault:
+    check(spec, renderers)
+    data = spec.model_dump(exclude_none=True, exclude_defaults=True)
+    added = ns.extras["faults.added"] = ns.extras.get("faults.added", 0) + 1  # not the RNG: ids stay put
+    ident = spec.id or f"fault_{added}"
+    if any(f.id == ident for f in ns.faults):
+        raise ValueError(f"a fault with id {ident!r} already exists")
+    fault = Fault(id=ident, spec={**data, "id": ident})
+    ns.faults.append(fault)
+    return fault
+
+
+def remove(ns: Namespace, ident: str) -> bool:
+    before = len(ns.faults)
+    ns.faults[:] = [f for f in ns.faults if f.id != ident]
+    return len(ns.faults) < before
+
+
+def _matches(rule: FaultSpec, vendor: str, operation: str, method: str, path: str) -> bool:
+    return ((rule.vendor is None or rule.vendor == vendor)
+            and (rule.operation is None or squash(rule.operation) == squash(operation))
+            and (rule.method is None or rule.method == method)
+            and (rule.path is None or fnmatch.fnmatchcase(path, rule.path)))
+
+
+def _fires(ns: Namespace, fault: Fault) -> bool:
+    rule = fault.rule
+    if rule.times is not None and fault.fired >= rule.times:
+        return False
+    if rule.nth is not None:
+        return fault.matched in rule.nth
+    if rule.probability is not None:
+        return derived_unit(ns.seed, "fault", fault.id, fault.matched) < rule.probability
+    return True
+
+
+class DroppedConnection(Response):
+    """Starts the response, then fails, so the server closes the connection mid-answer (the client sees a
+    transport error, as when a vendor's load balancer drops it)."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=200, headers={"content-length": "64"})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+        raise ConnectionDropped("connection dropped by a scripted fault")
+
+
+class ConnectionDropped(ConnectionError):
+    """Raised inside the app to drop a connection; in process (TestClient) the caller sees it directly."""
+
+
+def _response(rule: FaultSpec, vendor: str, renderer: Callable[[str, str], Optional[Response]]) -> Response | None:
+    if rule.drop:
+        return DroppedConnection()
+    if rule.error is not None:
+        response = renderer(rule.error, rule.message or f"scripted fault: {rule.error}")
+        if response is None:  # checked when the rule was added; a vendor-less rule may still miss one vendor
+            return None
+    elif rule.status is not None:
+        body = rule.body
+        content = body.encode() if isinstance(body, str) else dumps(body if body is not None else {})
+        response = Response(content, status_code=rule.status,
+                            media_type="text/plain" if isinstance(body, str) else "application/json")
+    else:
+        return None
+    for name, value in rule.headers.items():
+        response.headers[name] = value
+    return response
 
 
 async def before_operation(request: Request, ns: Namespace, vendor: str, operation: str) -> Response | None:
-    request.scope[SCOPE_KEY] = {"vendor": vendor, "operation": operation, "namespace": ns.name}
-    return None
+    """Tag the request for the journal; answer a scripted fault's response if a rule fires on this call."""
+    tag = {"vendor": vendor, "operation": operation, "namespace": ns.name}
+    request.scope[SCOPE_KEY] = tag
+    if not ns.faults:
+        return None
+    method, path = request.method, request.url.path
+    for fault in ns.faults:
+        rule = fault.rule
+        if not _matches(rule, vendor, operation, method, path):
+            continue
+        fault.matched += 1
+        if not _fires(ns, fault):
+            continue
+        fault.fired += 1
+        tag.setdefault("faults", []).append(fault.id)
+        if rule.latency:
+            await asyncio.sleep(rule.latency)
+        renderers: Renderers = request.app.state.error_renderers
+        response = _response(rule, vendor, renderers[vendor])
+        if response is not None:
+            return response
+    return None  # no rule fired, or only delays

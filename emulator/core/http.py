@@ -19,3 +19,11 @@ def bearer_token(headers: Mapping[str, str]) -> str | None:
     """The credential of `Authorization: Bearer <token>` (scheme case-insensitive), or None."""
     scheme, _, token = headers.get("authorization", "").partition(" ")
     return (token.strip() or None) if scheme.lower() == "bearer" else None
+
+
+def credential_of(headers: Mapping[str, str]) -> str | None:
+    """The caller's credential for choosing a namespace: a bearer token, or a bce-auth-v1 access key."""
+    authorization = headers.get("authorization", "")
+    if authorization.startswith("bce-auth-v1/"):
+        return authorization.split("/", 2)[1] or None
+    return bearer_token(headers)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 from emulator.core.errors import ApiError
+from emulator.core.timeline import Timeline, due
 
 
 class Stateful(Protocol):
@@ -19,9 +20,12 @@ class Stateful(Protocol):
     status_since: float
     durations: dict[str, float | None]  # per-resource seconds in a timed state; None holds the state
     detours: dict[str, str]  # per-resource next state instead of the table's (checked with can_move)
+    timeline: Timeline | None  # scripted steps (see core.timeline); while any are left, timed moves hold
 
 
 OnEnter = Callable[[Stateful, str, float], None]
+# Sets a timeline step's other wire fields (counts, error) on a resource, at the virtual time of the step.
+ApplyFields = Callable[[Stateful, dict, float], None]
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,9 @@ class Lifecycle:
     timed: dict[str, tuple[str, float]] = field(default_factory=dict)
     # state -> states the vendor may also move it to for reasons not modelled (a failure); scenarios may use them.
     scripted: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # The wire fields besides status that a scenario timeline step may set, and how they are applied.
+    step_fields: frozenset[str] = frozenset()
+    apply_fields: ApplyFields | None = None
 
     def __post_init__(self) -> None:
         known = set(self.states)
@@ -61,7 +68,21 @@ class Lifecycle:
             return True
         return any(moves.get(src) == dst for moves in self.actions.values())
 
-    def catch_up(self, resource: Stateful, now: float, on_enter: OnEnter | None = None) -> None:
+    def moves_from(self, src: str) -> tuple[str, ...]:
+        """Every state the vendor may move `src` to, in table order."""
+        return tuple(dst for dst in self.states if dst != src and self.can_move(src, dst))
+
+    def catch_up(self, resource: Stateful, now: float, on_enter: OnEnter | None = None, *,
+                 polled: bool = False) -> None:
+        """Replay what happened up to `now`: timeline steps first, else the timed moves.
+
+        `polled` says this is a read of this very resource (a GET by id), which counts toward `after_polls`.
+        """
+        timeline = getattr(resource, "timeline", None)
+        if timeline is not None:
+            self._follow(resource, timeline, now, on_enter, polled)
+            if resource.timeline is not None:
+                return  # steps left: the timeline alone moves the resource
         while True:
             step = self.timed.get(resource.status)
             if step is None:
@@ -81,6 +102,21 @@ class Lifecycle:
             if on_enter is not None:
                 on_enter(resource, target, at)
 
+    def _follow(self, resource: Stateful, timeline: Timeline, now: float, on_enter: OnEnter | None,
+                polled: bool) -> None:
+        for step, when in due(timeline, now, polled):
+            fields = dict(step.fields)
+            target = fields.pop(timeline.status_field, None)
+            if target is not None and target != resource.status:
+                resource.status, resource.status_since = target, when
+                if on_enter is not None:
+                    on_enter(resource, target, when)
+            if fields and self.apply_fields is not None:
+                self.apply_fields(resource, fields, when)
+        if timeline.finished:
+            resource.timeline = None
+            resource.status_since = timeline.last_at  # default progression resumes from the last step
+
     def require(self, resource: Stateful, action: str, *, what: str = "") -> str:
         """The state `action` moves the resource to, or the neutral conflict error naming the allowed states."""
         moves = self.actions[action]
@@ -98,6 +134,8 @@ class Lifecycle:
         """Catch up on time, then apply `action` (or raise the conflict error, changing nothing)."""
         self.catch_up(resource, now, on_enter)
         target = self.require(resource, action, what=what)
+        if getattr(resource, "timeline", None) is not None:
+            resource.timeline = None  # the client has taken over from the script
         resource.status, resource.status_since = target, now
         if on_enter is not None:
             on_enter(resource, target, now)

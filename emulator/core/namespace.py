@@ -12,6 +12,7 @@ from typing import Any
 
 from emulator.core.clock import Clock
 from emulator.core.ids import derived_hex, hex_id
+from emulator.core.journal import Journal
 from emulator.core.store import Store
 
 NAMESPACE_HEADER = "x-emulator-namespace"
@@ -36,6 +37,8 @@ class Namespace:
         self.store = Store()
         # Free-form per-vendor state that is not a collection (counters, caches).
         self.extras: dict[str, Any] = {}
+        self.faults: list[Any] = []  # core.faults.Fault rules in force, in the order they were added
+        self.journal = Journal()
 
     def now(self) -> float:
         return self.clock.now()

@@ -1,50 +1,114 @@
-"""Scenario files: YAML (safe-loaded) that seeds a namespace with a clock, a seed and vendor resources.
+"""Scenario files: YAML (safe-loaded) that sets up a namespace: seed, clock, vendor resources and faults.
 
-The top level is vendor-neutral; each vendor validates and loads its own section (see vendors.registry).
+The top level is vendor-neutral; each vendor validates and loads its own section (see vendors.registry). Every
+mistake is reported with the file and the line it is on: pydantic's error location is walked down the YAML
+node tree to the node it names.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Literal, Optional
+from typing import Any, Callable, Literal, Mapping, Optional
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from emulator.core import faults as fault_rules
 from emulator.core.namespace import DEFAULT_NAMESPACE, Settings, World
-from emulator.core.validation import describe
+
+Loader = Callable[[Any, Any], None]
 
 
 class ScenarioError(ValueError):
-    """A scenario that cannot be loaded, with a message that says where."""
+    """A scenario that cannot be loaded; `loc` is the path inside the file, `line` its line (1-based)."""
+
+    def __init__(self, message: str, loc: tuple = (), source: str | None = None, line: int | None = None):
+        super().__init__(message)
+        self.message, self.loc, self.source, self.line = message, tuple(loc), source, line
+
+    def __str__(self) -> str:
+        where = self.source or "scenario"
+        if self.line is not None:
+            where += f":{self.line}"
+        path = ".".join(str(p) for p in self.loc)
+        return f"{where}: {path}: {self.message}" if path else f"{where}: {self.message}"
 
 
 class ClockSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    mode: Literal["realtime", "manual"] = "realtime"
-    start: Optional[datetime] = None
+    mode: Literal["realtime", "manual"] = Field("realtime", description="manual: time moves only when told")
+    start: Optional[datetime] = Field(None, description="virtual time at load (ISO 8601)")
 
 
 class Scenario(BaseModel):
     model_config = ConfigDict(extra="allow")  # vendor sections, checked against the registered vendors
     version: Literal[1] = 1
-    seed: Optional[int] = None
+    seed: Optional[int] = Field(None, description="seed for ids and generated data")
     clock: Optional[ClockSpec] = None
-    namespace: str = DEFAULT_NAMESPACE
+    namespace: str = Field(DEFAULT_NAMESPACE, min_length=1, description="namespace to load into when served")
+    faults: list[fault_rules.FaultSpec] = Field(default_factory=list)
+
+    _nodes: Any = None  # the YAML node tree, for line numbers
+    _source: str = "scenario"
+
+    def line_of(self, loc: tuple) -> int | None:
+        return _line_of(self._nodes, loc)
+
+    def error(self, message: str, loc: tuple = ()) -> ScenarioError:
+        return ScenarioError(message, loc, self._source, self.line_of(loc))
 
 
-def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
+def _line_of(node: Any, loc: tuple) -> int | None:
+    """The line of the deepest YAML node that `loc` reaches (keys and list indexes)."""
+    if node is None:
+        return None
+    line = node.start_mark.line + 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == str(part):
+                    node, line = value, key.start_mark.line + 1
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def _first_error(exc: ValidationError, prefix: tuple = ()) -> tuple[tuple, str]:
+    err = exc.errors(include_url=False)[0]
+    loc = prefix + tuple(p for p in err["loc"] if not str(p).startswith("function-"))
+    cause = (err.get("ctx") or {}).get("error")
+    step = getattr(cause, "step", None)  # a timeline's own check names the step at fault
+    if step is not None:
+        loc += ("timeline", step)
+    message = err["msg"].removeprefix("Value error, ")
+    more = len(exc.errors()) - 1
+    return loc, message + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else "")
+
+
+def parse_scenario(text: str, source: str = "scenario") -> Scenario:
     try:
+        nodes = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        raise ScenarioError(f"{source}: not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        raise ScenarioError(f"not valid YAML: {getattr(exc, 'problem', None) or exc}", (), source,
+                            mark.line + 1 if mark else None) from None
     if not isinstance(data, dict):
-        raise ScenarioError(f"{source}: a scenario is a mapping at the top level")
+        raise ScenarioError("a scenario is a mapping at the top level", (), source, 1)
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(f"{source}: {describe(exc, 'scenario')}") from None
+        loc, message = _first_error(exc)
+        raise ScenarioError(message, loc, source, _line_of(nodes, loc)) from None
+    scenario._nodes, scenario._source = nodes, source
+    return scenario
 
 
 def load_file(path: str | Path) -> Scenario:
@@ -52,28 +116,75 @@ def load_file(path: str | Path) -> Scenario:
     try:
         text = path.read_text()
     except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
+        raise ScenarioError(f"cannot read: {exc.strerror}", (), str(path)) from None
     return parse_scenario(text, str(path))
 
 
-def apply(world: World, scenario: Scenario, loaders: dict[str, Callable[[Any, Any], None]], source: str = "") -> str:
-    """Reset the scenario's namespace to what the file describes; answers the namespace's name."""
+def apply(world: World, scenario: Scenario, loaders: Mapping[str, Loader], source: str = "", *,
+          renderers: Mapping[str, Callable] | None = None, namespace: str | None = None) -> str:
+    """Reset a namespace (`namespace`, else the scenario's) to what the scenario describes; answers its name."""
+    if source:
+        scenario._source = source
     unknown = sorted(set(scenario.model_extra or {}) - set(loaders))
     if unknown:
-        raise ScenarioError(f"{source or 'scenario'}: unknown section(s) {', '.join(unknown)};"
-                            f" this emulator serves {', '.join(sorted(loaders))}")
+        raise scenario.error(f"unknown section {', '.join(unknown)}; this emulator serves "
+                             f"{', '.join(sorted(loaders))} (and version, seed, clock, namespace, faults)",
+                             (unknown[0],))
+    for number, spec in enumerate(scenario.faults):
+        try:
+            fault_rules.check(spec, renderers or {})
+        except ValueError as exc:
+            raise scenario.error(str(exc), ("faults", number)) from None
+    name = namespace or scenario.namespace
+    previous = world.namespaces.get(name), world.overrides.get(name)
     base = world.settings
     clock = scenario.clock
-    world.overrides[scenario.namespace] = Settings(
+    world.overrides[name] = Settings(
         seed=base.seed if scenario.seed is None else scenario.seed,
         clock_mode=clock.mode if clock else base.clock_mode,
         clock_start=clock.start.timestamp() if clock and clock.start else base.clock_start,
     )
-    world.reset(scenario.namespace)
-    ns = world.get(scenario.namespace)
-    for name, section in (scenario.model_extra or {}).items():
-        try:
-            loaders[name](ns, section)
-        except ValidationError as exc:
-            raise ScenarioError(f"{source or 'scenario'}: {describe(exc, name)}") from None
+    world.reset(name)
+    ns = world.get(name)
+    try:
+        for section, raw in (scenario.model_extra or {}).items():
+            try:
+                loaders[section](ns, raw)
+            except ValidationError as exc:
+                loc, message = _first_error(exc, (section,))
+                raise scenario.error(message, loc) from None
+            except ScenarioError as exc:
+                raise scenario.error(exc.message, (section, *exc.loc) if exc.loc else (section,)) from None
+        for spec in scenario.faults:
+            fault_rules.add(ns, spec, renderers or {})
+    except BaseException:  # a scenario loads whole or not at all: put back what the namespace held
+        world.reset(name)
+        if previous[0] is not None:
+            world.namespaces[name] = previous[0]
+        if previous[1] is None:
+            world.overrides.pop(name, None)
+        else:
+            world.overrides[name] = previous[1]
+        raise
     return ns.name
+
+
+def check(text: str, source: str, loaders: Mapping[str, Loader], renderers: Mapping[str, Callable]) -> Scenario:
+    """Load a scenario into a scratch world, so every mistake (refs, timelines, faults) is found with its line."""
+    scenario = parse_scenario(text, source)
+    apply(World(), scenario, loaders, renderers=renderers)
+    return scenario
+
+
+def json_schema(sections: Mapping[str, type[BaseModel] | None]) -> dict[str, Any]:
+    """The JSON Schema of a scenario file with every vendor's section, for editor completion."""
+    fields: dict[str, Any] = {name: (Optional[model] if model else Optional[dict], None)
+                              for name, model in sections.items()}
+    full = create_model("ScenarioFile", __base__=_Closed, **fields)
+    schema = full.model_json_schema()
+    schema["title"] = "LLM-eval emulator scenario"
+    return schema
+
+
+class _Closed(Scenario):
+    model_config = ConfigDict(extra="forbid")

@@ -87,6 +87,24 @@ class Collection(Generic[T]):
         for seq in self.order:
             yield self.by_seq(seq)
 
+    def entries(self) -> list[tuple[str, int, T, bool]]:
+        """Every record ever added, as (id, sequence number, record, live), for snapshots."""
+        return [(ident, self._seq_of[ident], record, ident in self._live) for ident, record in self._by_id.items()]
+
+    def restore(self, entries: list[tuple[str, int, T, bool]]) -> None:
+        """Put back what `entries` listed, keeping each record's sequence number (so cursors stay valid)."""
+        for ident, seq, record, live in entries:
+            self._by_id[ident] = record
+            self._seq_of[ident] = seq
+            self._at[seq] = record
+            if live:
+                self._live[ident] = record
+                self.order.add(seq)
+                for name, key_of in self._index_keys.items():
+                    key = key_of(record)
+                    if key is not None:
+                        self._indexes[name].setdefault(key, SortedList()).add(seq)
+
 
 class Store:
     """All collections of one namespace, sharing one sequence so orderings are comparable."""
@@ -94,6 +112,8 @@ class Store:
     def __init__(self) -> None:
         self._sequence = count(1)
         self._collections: dict[str, Collection[Any]] = {}
+        # Restored entries of collections the vendor code has not asked for yet (their index keys live in code).
+        self._pending: dict[str, list[tuple[str, int, Any, bool]]] = {}
 
     def collection(self, name: str, index_keys: Mapping[str, Callable[[Any], Hashable | None]] | None = None
                    ) -> Collection[Any]:
@@ -101,4 +121,21 @@ class Store:
         found = self._collections.get(name)
         if found is None:
             found = self._collections[name] = Collection(self._sequence, index_keys or {})
+            restored = self._pending.pop(name, None)
+            if restored:
+                found.restore(restored)
         return found
+
+    def export(self) -> dict[str, Any]:
+        """Every collection's entries and the next sequence number (which this skips: gaps are harmless)."""
+        collections = {name: c.entries() for name, c in self._collections.items()}
+        collections.update(self._pending)
+        return {"next": next(self._sequence), "collections": collections}
+
+    @classmethod
+    def restored(cls, state: dict[str, Any]) -> "Store":
+        """A store holding an export; each collection is rebuilt when vendor code first asks for it."""
+        store = cls()
+        store._sequence = count(int(state["next"]))
+        store._pending = {name: [tuple(e) for e in entries] for name, entries in state["collections"].items()}
+        return store

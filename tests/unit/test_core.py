@@ -115,10 +115,10 @@ def test_after_pages_survive_deletes_of_the_cursor():
 
 
 def test_scenario_errors_say_where():
-    with pytest.raises(ScenarioError, match="not valid YAML"):
+    with pytest.raises(ScenarioError, match="x.yaml:1: not valid YAML"):
         parse_scenario("a: [", "x.yaml")
-    with pytest.raises(ScenarioError, match="scenario.clock.mode"):
-        parse_scenario("clock: {mode: sometimes}")
+    with pytest.raises(ScenarioError, match="scenario:2: clock.mode: Input should be 'realtime' or 'manual'"):
+        parse_scenario("seed: 1\nclock: {mode: sometimes}")
     world = World(Settings())
     with pytest.raises(ScenarioError, match="unknown section"):
         apply(world, parse_scenario("nonsense: {}"), {"mka1": lambda ns, s: None})

@@ -6,6 +6,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from emulator.core.lifecycle import Lifecycle
+from emulator.core.timeline import Timeline
+
+def apply_run_fields(run: "Run", fields: dict[str, Any], at: float) -> None:
+    """A scenario timeline step's `error` ({code, message}) on a run; counts follow from its samples."""
+    if "error" in fields:
+        run.error = fields["error"]
+    run.cached = None
+
 
 # The run lifecycle. Timed steps are the default progression on the namespace clock (a fresh run completes in
 # about 45 s); `in_progress` lasts as long as its samples take (set per run). Scripted moves are the ones the
@@ -28,6 +36,8 @@ RUN_LIFECYCLE = Lifecycle(
         "cancelling": ("cancelled", 2.0),
     },
     scripted={"queued": ("failed",), "in_progress": ("failed",), "finalizing": ("failed",)},
+    step_fields=frozenset({"error"}),
+    apply_fields=apply_run_fields,
 )
 
 # Seconds the whole generation phase of a fresh run takes, spread over its samples.
@@ -151,6 +161,7 @@ class Run:
     artifact_file_ids: list[str] = field(default_factory=list)
     # Rendered bytes of a run that is at rest (terminal); cleared by every change.
     cached: bytes | None = None
+    timeline: Timeline | None = None  # a scenario's scripted steps (core.timeline)
 
     @property
     def total_samples(self) -> int:

@@ -153,7 +153,7 @@ def list_runs(c, p, q, b):
 
 
 def get_run(c, p, q, b):
-    return _run(c, service.get_run(c, p["run_id"]))
+    return _run(c, service.get_run(c, p["run_id"], polled=True))
 
 
 def delete_run(c, p, q, b):

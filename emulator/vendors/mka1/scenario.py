@@ -10,6 +10,14 @@
           models: [gpt-4o-mini]
           age_seconds: 600        # created this long before the scenario loads (so already completed)
           fail_after_seconds: 5   # optional: fails this long after it starts (the vendor's scripted failure)
+        - suite: support
+          models: [gpt-4o-mini]
+          timeline:               # optional: scripted steps instead of the default progression
+            - after_polls: 3      # queued for the first three GETs
+              status: in_progress
+            - at: 60s             # a minute after loading
+              status: failed
+              error: {code: worker_lost, message: the eval worker went away}
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from pydantic import ConfigDict, Field
 from emulator.core.errors import ApiError
 from emulator.core.namespace import Namespace
 from emulator.core.scenario import ScenarioError
+from emulator.core.timeline import StepSpec, TimelineError, build
 from emulator.vendors.mka1 import service, wire
 from emulator.vendors.mka1.records import RUN_LIFECYCLE
 from emulator.vendors.mka1.service import Caller
@@ -38,6 +47,7 @@ class ScenarioRun(wire.RunKnobs):
     metadata: dict[str, str] = Field(default_factory=dict)
     age_seconds: float = Field(0, ge=0)
     fail_after_seconds: Optional[float] = Field(None, ge=0)
+    timeline: Optional[list[StepSpec]] = Field(None, description="scripted steps: status and error")
 
 
 class Section(wire.Wire):
@@ -50,20 +60,25 @@ def load(ns: Namespace, raw: Any) -> None:
     section = Section.model_validate(raw or {})
     c = Caller(ns=ns, token="scenario", on_behalf_of=None)
     refs: dict[str, str] = {}
-    for spec in section.suites:
+    for number, spec in enumerate(section.suites):
         if spec.ref in refs:
-            raise ScenarioError(f"mka1.suites: ref {spec.ref!r} is used twice")
+            raise ScenarioError(f"ref {spec.ref!r} is used twice", ("suites", number, "ref"))
         refs[spec.ref] = service.create_suite(c, spec).id
     for number, spec in enumerate(section.runs):
         if spec.suite not in refs:
-            raise ScenarioError(f"mka1.runs.{number}.suite: no suite with ref {spec.suite!r}")
+            raise ScenarioError(f"no suite with ref {spec.suite!r}", ("runs", number, "suite"))
         suite = service.get_suite(c, refs[spec.suite])
         try:
             run = service.build_run(c, suite, suite.version(suite.active_version), models=spec.models,
                                     task_ids=spec.task_ids, knobs=spec, metadata=spec.metadata,
-                                    created_at=c.now - spec.age_seconds, hold=spec.fail_after_seconds is not None)
+                                    created_at=c.now - spec.age_seconds, hold=True)
         except ApiError as exc:
-            raise ScenarioError(f"mka1.runs.{number}: {exc.message}") from None
+            raise ScenarioError(exc.message, ("runs", number)) from None
+        if spec.timeline:
+            try:
+                run.timeline = build(spec.timeline, RUN_LIFECYCLE, run.status, origin=c.now)
+            except TimelineError as exc:
+                raise ScenarioError(str(exc), ("runs", number, "timeline", exc.step)) from None
         if spec.fail_after_seconds is not None:
             assert RUN_LIFECYCLE.can_move("in_progress", "failed")
             run.detours["in_progress"] = "failed"

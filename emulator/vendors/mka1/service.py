@@ -273,14 +273,17 @@ def on_enter(run: Run, status: str, at: float) -> None:
             run.error = {"code": "internal_error", "message": "the eval workflow failed; retry the run to resume it"}
 
 
-def sync(c: Caller, run: Run, now: float | None = None) -> Run:
-    """Bring a run up to the namespace clock (a run at rest has nothing to catch up on)."""
-    if run.status in RUN_LIFECYCLE.terminal:
+def sync(c: Caller, run: Run, now: float | None = None, *, polled: bool = False) -> Run:
+    """Bring a run up to the namespace clock (a run at rest has nothing to catch up on).
+
+    `polled` marks a read of this run by id, which a scenario timeline's `after_polls` counts.
+    """
+    if run.status in RUN_LIFECYCLE.terminal and run.timeline is None:
         return run
     now = c.now if now is None else now
     if run.waits_for is not None and not _release(c, run, now):
         return run
-    RUN_LIFECYCLE.catch_up(run, now, on_enter)
+    RUN_LIFECYCLE.catch_up(run, now, on_enter, polled=polled)
     return run
 
 
@@ -335,11 +338,11 @@ def create_run(c: Caller, body: wire.CreateRun) -> Run:
                       metadata=body.metadata, created_at=c.now)
 
 
-def get_run(c: Caller, run_id: str) -> Run:
+def get_run(c: Caller, run_id: str, *, polled: bool = False) -> Run:
     run = runs(c.ns).get(run_id)
     if run is None:
         raise not_found("eval run", run_id)
-    return sync(c, run)
+    return sync(c, run, polled=polled)
 
 
 def run_filter(c: Caller, *, owned_only: bool, suite_version: int | None, status: str | None):

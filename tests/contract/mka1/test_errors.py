@@ -98,7 +98,8 @@ def test_the_clock_refuses_to_leave_the_calendar_and_stays_put(client):
 
 
 def test_health_and_clock(client):
-    assert client.get("/_emulator/health").json() == {"status": "ok"}
+    health = client.get("/_emulator/health").json()
+    assert health["status"] == "ok" and "mka1" in health["vendors"]
     start = client.get("/_emulator/clock").json()
     assert start["mode"] == "manual" and start["namespace"] == "default"
     moved = client.post("/_emulator/clock/advance", json={"seconds": 90}).json()

@@ -1,0 +1,72 @@
+"""The journal: every vendor request a namespace received, bounded in memory, for tests to assert on.
+
+Each entry has its sequence number, method, path, query, vendor, operation, status, namespace, the virtual time
+it was answered at, and the faults that fired on it. The oldest entries are dropped past `capacity`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+DEFAULT_CAPACITY = 10_000
+
+
+@dataclass(frozen=True)
+class Entry:
+    seq: int
+    time: float
+    method: str
+    path: str
+    query: str
+    vendor: str | None
+    operation: str | None
+    status: int  # 0 when the connection was dropped
+    namespace: str
+    faults: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        return {"seq": self.seq, "time": self.time, "method": self.method, "path": self.path, "query": self.query,
+                "vendor": self.vendor, "operation": self.operation, "status": self.status,
+                "namespace": self.namespace, "faults": list(self.faults)}
+
+
+class Journal:
+    def __init__(self, capacity: int = DEFAULT_CAPACITY):
+        self.entries: deque[Entry] = deque(maxlen=capacity)
+        self.next_seq = 1
+
+    def record(self, **fields: Any) -> Entry:
+        entry = Entry(seq=self.next_seq, **fields)
+        self.next_seq += 1
+        self.entries.append(entry)
+        return entry
+
+    def clear(self) -> None:
+        self.entries.clear()
+
+    def select(self, *, vendor: str | None = None, operation: str | None = None, method: str | None = None,
+               path: str | None = None, status: int | None = None, since: int | None = None) -> Iterator[Entry]:
+        """Entries matching every given filter, oldest first (`path` is an fnmatch pattern)."""
+        squashed = squash(operation) if operation else None
+        for entry in self.entries:
+            if since is not None and entry.seq <= since:
+                continue
+            if vendor is not None and entry.vendor != vendor:
+                continue
+            if squashed is not None and (entry.operation is None or squash(entry.operation) != squashed):
+                continue
+            if method is not None and entry.method != method.upper():
+                continue
+            if path is not None and not fnmatch.fnmatchcase(entry.path, path):
+                continue
+            if status is not None and entry.status != status:
+                continue
+            yield entry
+
+
+def squash(name: str) -> str:
+    """An operation name compared loosely: getEvalRun, get_eval_run and get-eval-run are one."""
+    return name.replace("_", "").replace("-", "").lower()

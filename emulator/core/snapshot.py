@@ -1,0 +1,169 @@
+"""Namespace snapshots as JSON: export a world's state, import it later (in this process or another).
+
+The codec is generic so vendors need no code for it: records are dataclasses of emulator types, encoded with
+their type's import path and fields; tuples, sets, bytes, ranges and dicts with non-string keys are tagged so
+they come back as they were, and an object reached twice (the same record in two places) comes back as one
+object. Only dataclasses defined under `emulator.` are rebuilt, so importing a snapshot cannot run other code.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from emulator.core.namespace import Namespace, World
+
+FORMAT = "llm-eval-emulator.snapshot/1"
+_TRUSTED_PREFIX = "emulator."
+
+
+class SnapshotError(ValueError):
+    """A snapshot that cannot be read: wrong format, or a value this emulator does not know."""
+
+
+class _Encoder:
+    def __init__(self) -> None:
+        self.refs: dict[int, int] = {}
+
+    def encode(self, value: Any) -> Any:
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        if isinstance(value, list):
+            return [self.encode(v) for v in value]
+        if isinstance(value, dict):
+            if all(isinstance(k, str) for k in value):
+                body = {k: self.encode(v) for k, v in value.items()}
+                return {"$dict": body} if any(k.startswith("$") for k in value) else body
+            return {"$pairs": [[self.encode(k), self.encode(v)] for k, v in value.items()]}
+        if isinstance(value, tuple):
+            return {"$tuple": [self.encode(v) for v in value]}
+        if isinstance(value, (set, frozenset)):
+            tag = "$frozenset" if isinstance(value, frozenset) else "$set"
+            return {tag: [self.encode(v) for v in sorted(value, key=repr)]}
+        if isinstance(value, bytes):
+            return {"$bytes": base64.b64encode(value).decode("ascii")}
+        if isinstance(value, range):
+            return {"$range": [value.start, value.stop, value.step]}
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            seen = self.refs.get(id(value))
+            if seen is not None:
+                return {"$ref": seen}
+            self.refs[id(value)] = number = len(self.refs)
+            cls = type(value)
+            fields = {f.name: self.encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+            return {"$type": f"{cls.__module__}:{cls.__qualname__}", "$id": number, "fields": fields}
+        raise SnapshotError(f"cannot snapshot a {type(value).__name__}")
+
+
+class _Decoder:
+    def __init__(self) -> None:
+        self.objects: dict[int, Any] = {}
+
+    def decode(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.decode(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if "$type" in value:
+            return self._dataclass(value)
+        if "$ref" in value:
+            try:
+                return self.objects[value["$ref"]]
+            except (KeyError, TypeError):
+                raise SnapshotError(f"dangling reference {value['$ref']!r}") from None
+        if "$dict" in value:
+            return {k: self.decode(v) for k, v in value["$dict"].items()}
+        if "$pairs" in value:
+            return {_hashable(self.decode(k)): self.decode(v) for k, v in value["$pairs"]}
+        if "$tuple" in value:
+            return tuple(self.decode(v) for v in value["$tuple"])
+        if "$set" in value:
+            return {_hashable(self.decode(v)) for v in value["$set"]}
+        if "$frozenset" in value:
+            return frozenset(_hashable(self.decode(v)) for v in value["$frozenset"])
+        if "$bytes" in value:
+            return base64.b64decode(value["$bytes"])
+        if "$range" in value:
+            return range(*value["$range"])
+        return {k: self.decode(v) for k, v in value.items()}
+
+    def _dataclass(self, value: dict) -> Any:
+        cls = _trusted_class(value["$type"])
+        # Build empty first and register it, so references inside its own fields resolve to it.
+        obj = object.__new__(cls)
+        self.objects[value["$id"]] = obj
+        known = {f.name for f in dataclasses.fields(cls)}
+        fields = value.get("fields") or {}
+        unknown = set(fields) - known
+        if unknown:
+            raise SnapshotError(f"{value['$type']} has no field(s) {', '.join(sorted(unknown))}")
+        for name, raw in fields.items():
+            object.__setattr__(obj, name, self.decode(raw))
+        return obj
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(_hashable(v) for v in value) if isinstance(value, list) else value
+
+
+def _trusted_class(path: Any) -> type:
+    if not isinstance(path, str) or not path.startswith(_TRUSTED_PREFIX) or ":" not in path:
+        raise SnapshotError(f"refusing to rebuild type {path!r}: only emulator records are allowed")
+    module_name, _, qualname = path.partition(":")
+    try:
+        target: Any = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            target = getattr(target, part)
+    except (ImportError, AttributeError):
+        raise SnapshotError(f"unknown record type {path!r}") from None
+    if not (isinstance(target, type) and dataclasses.is_dataclass(target)):
+        raise SnapshotError(f"{path!r} is not a record type")
+    return target
+
+
+def encode(value: Any) -> Any:
+    """A JSON-ready form of `value` (records, containers and primitives)."""
+    return _Encoder().encode(value)
+
+
+def decode(value: Any) -> Any:
+    """The value `encode` was given, rebuilt."""
+    try:
+        return _Decoder().decode(value)
+    except SnapshotError:
+        raise
+    except (TypeError, ValueError, KeyError) as exc:
+        raise SnapshotError(f"malformed snapshot value: {exc}") from None
+
+
+def export_namespace(ns: "Namespace") -> dict[str, Any]:
+    """Everything a namespace holds except its journal: records, clock, RNG position, faults."""
+    state = {"seed": ns.seed, "rng": ns.rng.getstate(), "clock": {"mode": ns.clock.mode, "now": ns.now()},
+             "store": ns.store.export(), "extras": ns.extras, "faults": ns.faults}
+    return {"format": FORMAT, "namespace": ns.name, "state": encode(state)}
+
+
+def import_namespace(world: "World", name: str, snapshot: Any) -> "Namespace":
+    """Replace namespace `name` with a snapshot's state (any namespace's snapshot may be restored anywhere)."""
+    from emulator.core.clock import Clock
+    from emulator.core.namespace import Namespace, Settings
+    from emulator.core.store import Store
+
+    if not isinstance(snapshot, dict) or snapshot.get("format") != FORMAT:
+        raise SnapshotError(f"not a snapshot of this emulator (expected format {FORMAT!r})")
+    state = decode(snapshot.get("state"))
+    try:
+        ns = Namespace(name, Settings())
+        ns.seed = int(state["seed"])
+        ns.rng.setstate(state["rng"])
+        ns.clock = Clock(state["clock"]["mode"], float(state["clock"]["now"]))
+        ns.store = Store.restored(state["store"])
+        ns.extras = dict(state["extras"])
+        ns.faults = list(state["faults"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SnapshotError(f"incomplete snapshot: {exc}") from None
+    world.namespaces[name] = ns
+    return ns
