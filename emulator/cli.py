@@ -1,4 +1,4 @@
-"""`python -m emulator serve ...`: runs the app under uvicorn on 127.0.0.1 by default."""
+"""`python -m emulator serve|validate|schema`: serve the app, check scenario files, print their JSON Schema."""
 
 from __future__ import annotations
 
@@ -26,7 +26,62 @@ def _parser() -> argparse.ArgumentParser:
                        help="serve HTTPS with a certificate for 127.0.0.1/localhost made at start (pydo needs https)")
     serve.add_argument("--tls-ca-file", metavar="PATH", default=None,
                        help="with --tls: where to write the CA certificate clients verify (default: a temp file)")
+    serve.add_argument("--exit-with-pid", type=int, default=None, metavar="PID",
+                       help="stop when process PID ends (the pytest plugin's shared server uses it)")
+    validate = sub.add_parser("validate", help="check scenario files; every mistake is reported with its line")
+    validate.add_argument("files", nargs="+", metavar="FILE")
+    sub.add_parser("schema", help="print the JSON Schema of scenario files (for editor completion)")
     return parser
+
+
+def validate(args: argparse.Namespace) -> int:
+    from emulator.app import build_app
+    from emulator.core import scenario as scenarios
+
+    app = build_app()
+    failed = 0
+    for name in args.files:
+        try:
+            text = open(name, encoding="utf-8").read()
+            scenarios.check(text, name, app.state.scenario_loaders, app.state.error_renderers)
+        except OSError as exc:
+            print(f"{name}: cannot read: {exc.strerror}", file=sys.stderr)
+            failed += 1
+        except ScenarioError as exc:
+            print(str(exc), file=sys.stderr)
+            failed += 1
+        else:
+            print(f"{name}: ok")
+    return 1 if failed else 0
+
+
+def schema(args: argparse.Namespace) -> int:
+    import json
+
+    from emulator.core.scenario import json_schema
+    from emulator.vendors.registry import vendors
+
+    print(json.dumps(json_schema({v.name: v.scenario_section for v in vendors()}), indent=2))
+    return 0
+
+
+def _exit_with(pid: int) -> None:
+    """End this server when `pid` is gone, so a crashed test run never leaves it behind."""
+    import os
+    import threading
+    import time
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                os._exit(0)
+            except PermissionError:
+                pass
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -61,12 +116,12 @@ def serve(args: argparse.Namespace) -> int:
     print(f"emulator listening on {scheme}://{args.host}:{port} (clock {args.clock}, seed {args.seed})", flush=True)
     if args.tls:
         print(f"TLS CA certificate: {files.ca_file}", flush=True)
+    if args.exit_with_pid:
+        _exit_with(args.exit_with_pid)
     uvicorn.Server(config).run(sockets=[sock])
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "serve":
-        return serve(args)
-    return 2
+    return {"serve": serve, "validate": validate, "schema": schema}[args.command](args)

@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from emulator.core.ids import derived_unit
-from emulator.core.journal import squash
+from emulator.core.journal import current_tag, squash
 from emulator.core.jsonio import dumps
 from emulator.core.namespace import Namespace
 from emulator.core.timeline import seconds
@@ -205,6 +205,7 @@ async def before_operation(request: Request, ns: Namespace, vendor: str, operati
     """Tag the request for the journal; answer a scripted fault's response if a rule fires on this call."""
     tag = {"vendor": vendor, "operation": operation, "namespace": ns.name}
     request.scope[SCOPE_KEY] = tag
+    current_tag.set(tag)
     if not ns.faults:
         return None
     method, path = request.method, request.url.path

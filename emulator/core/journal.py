@@ -8,10 +8,20 @@ from __future__ import annotations
 
 import fnmatch
 from collections import deque
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Iterator
 
 DEFAULT_CAPACITY = 10_000
+# The journal tag of the request being handled (vendor, operation, namespace...), so deeper code can add to it.
+current_tag: ContextVar[dict | None] = ContextVar("emulator_journal_tag", default=None)
+
+
+def note_state(state: str, terminal: bool) -> None:
+    """Record the status a read of one resource answered with (for "stopped polling at a terminal state")."""
+    tag = current_tag.get()
+    if tag is not None:
+        tag["state"], tag["terminal"] = state, terminal
 
 
 @dataclass(frozen=True)
@@ -26,11 +36,14 @@ class Entry:
     status: int  # 0 when the connection was dropped
     namespace: str
     faults: tuple[str, ...] = ()
+    state: str | None = None  # the status a read of one resource answered with
+    terminal: bool | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {"seq": self.seq, "time": self.time, "method": self.method, "path": self.path, "query": self.query,
                 "vendor": self.vendor, "operation": self.operation, "status": self.status,
-                "namespace": self.namespace, "faults": list(self.faults)}
+                "namespace": self.namespace, "faults": list(self.faults), "state": self.state,
+                "terminal": self.terminal}
 
 
 class Journal:

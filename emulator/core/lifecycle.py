@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 from emulator.core.errors import ApiError
+from emulator.core.journal import note_state
 from emulator.core.timeline import Timeline, due
 
 
@@ -78,6 +79,15 @@ class Lifecycle:
 
         `polled` says this is a read of this very resource (a GET by id), which counts toward `after_polls`.
         """
+        if polled:
+            try:
+                self._catch_up(resource, now, on_enter, polled)
+            finally:
+                note_state(resource.status, resource.status in self.terminal)
+        else:
+            self._catch_up(resource, now, on_enter, polled)
+
+    def _catch_up(self, resource: Stateful, now: float, on_enter: OnEnter | None, polled: bool) -> None:
         timeline = getattr(resource, "timeline", None)
         if timeline is not None:
             self._follow(resource, timeline, now, on_enter, polled)

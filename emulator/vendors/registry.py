@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from pydantic import BaseModel
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
@@ -22,6 +24,13 @@ class Vendor:
     load_scenario: Callable[[Namespace, Any], None] | None = None
     # Renders one of the vendor's own error codes (or a neutral kind) for scripted faults; None if unknown.
     render_code: Callable[[str, str], Response | None] | None = None
+
+    @property
+    def scenario_section(self) -> type[BaseModel] | None:
+        """The pydantic model of this vendor's scenario section: `Section` beside its loader, by convention."""
+        if self.load_scenario is None:
+            return None
+        return getattr(sys.modules.get(self.load_scenario.__module__), "Section", None)
 
 
 def vendors() -> list[Vendor]:

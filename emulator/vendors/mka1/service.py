@@ -278,7 +278,7 @@ def sync(c: Caller, run: Run, now: float | None = None, *, polled: bool = False)
 
     `polled` marks a read of this run by id, which a scenario timeline's `after_polls` counts.
     """
-    if run.status in RUN_LIFECYCLE.terminal and run.timeline is None:
+    if run.status in RUN_LIFECYCLE.terminal and run.timeline is None and not polled:
         return run
     now = c.now if now is None else now
     if run.waits_for is not None and not _release(c, run, now):

@@ -1,0 +1,270 @@
+"""pytest plugin (entry point `pytest11`): the emulator as fixtures, one fresh namespace per test.
+
+- `emulator`: the app in process (a Starlette TestClient), manual clock. Hand `emulator.client` to an SDK that
+  takes an httpx client; it sends the test's namespace header on every request.
+- `emulator_server` / `emulator_tls_server`: a real uvicorn server on a free port, started once per test run
+  and shared by every pytest-xdist worker; each test gets its own namespace, named by `token` (use it as the
+  SDK's API key and the namespace follows) and sent as the X-Emulator-Namespace header by `control`.
+- `@pytest.mark.emulator_scenario("file.yaml")`: load a scenario (relative to the test file) into the test's
+  namespace before the test runs.
+
+Every handle has the control API (`advance`, `add_fault`, `journal`, `snapshot`...) and journal assertions:
+`assert_called`, `assert_polled_at_most` and `assert_stopped_polling_at_terminal`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from emulator.control.client import NAMESPACE_HEADER, EmulatorControl
+
+MARKER = "emulator_scenario"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{MARKER}(*files): load these scenario files into the test's namespace")
+
+
+class EmulatorHandle:
+    """One test's view of the emulator: its namespace, the control API, and assertions over the journal."""
+
+    def __init__(self, control: EmulatorControl, namespace: str, base_url: str):
+        self.control = control
+        self.namespace = namespace
+        self.token = namespace  # a bearer token / access key whose default namespace is this test's
+        self.base_url = base_url
+        self.headers = {NAMESPACE_HEADER: namespace}
+
+    # The control API, bound to this test's namespace.
+    def load_scenario(self, scenario: Any) -> dict:
+        return self.control.load_scenario(scenario)
+
+    def advance(self, seconds: float) -> dict:
+        return self.control.advance(seconds)
+
+    def now(self) -> float:
+        return self.control.now()
+
+    def set_time(self, when: float | str) -> dict:
+        return self.control.set_time(when)
+
+    def freeze(self) -> dict:
+        return self.control.freeze()
+
+    def realtime(self) -> dict:
+        return self.control.realtime()
+
+    def add_fault(self, **rule: Any) -> dict:
+        return self.control.add_fault(**rule)
+
+    def remove_fault(self, fault_id: str) -> dict:
+        return self.control.remove_fault(fault_id)
+
+    def faults(self) -> list[dict]:
+        return self.control.faults()
+
+    def journal(self, **filters: Any) -> list[dict]:
+        return self.control.journal(**filters)
+
+    def snapshot(self) -> dict:
+        return self.control.snapshot()
+
+    def restore(self, snapshot: dict) -> dict:
+        return self.control.restore(snapshot)
+
+    def reset(self) -> dict:
+        return self.control.reset()
+
+    # Assertions over the journal.
+    def assert_called(self, operation: str | None = None, *, times: int | None = None, at_least: int | None = None,
+                      at_most: int | None = None, **filters: Any) -> list[dict]:
+        """The matching requests, after checking how many there were."""
+        calls = self.journal(operation=operation, **filters)
+        what = operation or filters or "any operation"
+        if times is not None:
+            assert len(calls) == times, f"expected {times} call(s) of {what}, saw {len(calls)}"
+        if at_least is not None:
+            assert len(calls) >= at_least, f"expected at least {at_least} call(s) of {what}, saw {len(calls)}"
+        if at_most is not None:
+            assert len(calls) <= at_most, f"expected at most {at_most} call(s) of {what}, saw {len(calls)}"
+        if times is None and at_least is None and at_most is None:
+            assert calls, f"expected a call of {what}, saw none"
+        return calls
+
+    def polls_of(self, resource_id: str) -> list[dict]:
+        """Reads of one resource by id (GET requests, or Qianfan describe calls, that answered with its state)."""
+        return [e for e in self.journal() if e["state"] is not None and resource_id in (e["path"] + e["query"])]
+
+    def assert_polled_at_most(self, resource_id: str, n: int) -> list[dict]:
+        polls = self.polls_of(resource_id)
+        assert len(polls) <= n, f"{resource_id} was polled {len(polls)} times, more than {n}"
+        return polls
+
+    def assert_stopped_polling_at_terminal(self, resource_id: str) -> list[dict]:
+        """The client saw the resource reach a terminal state and did not poll it again."""
+        polls = self.polls_of(resource_id)
+        assert polls, f"{resource_id} was never polled"
+        first_terminal = next((i for i, e in enumerate(polls) if e["terminal"]), None)
+        assert first_terminal is not None, \
+            f"{resource_id} never reached a terminal state while polled (last: {polls[-1]['state']})"
+        extra = polls[first_terminal + 1:]
+        assert not extra, (f"{resource_id} was polled {len(extra)} more time(s) after it was "
+                           f"{polls[first_terminal]['state']}")
+        return polls
+
+
+def _namespace_for(request: pytest.FixtureRequest) -> str:
+    digest = hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:10]
+    return f"test-{request.node.name[:40]}-{digest}"
+
+
+def _scenario_files(request: pytest.FixtureRequest) -> list[Path]:
+    files = []
+    for marker in request.node.iter_markers(MARKER):
+        for name in marker.args:
+            path = Path(name)
+            if not path.is_absolute():
+                near = Path(request.node.fspath).parent / path
+                path = near if near.exists() else Path(request.config.rootpath) / path
+            files.append(path)
+    return files
+
+
+def _load_marked(handle: EmulatorHandle, request: pytest.FixtureRequest) -> None:
+    for path in reversed(_scenario_files(request)):  # the closest marker is the last word
+        handle.load_scenario(path)
+
+
+# ---- in process -----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def emulator(request: pytest.FixtureRequest) -> Iterator[EmulatorHandle]:
+    """The emulator app in process with a manual clock and a fresh namespace for this test."""
+    from starlette.testclient import TestClient
+
+    from emulator.app import build_app
+    from emulator.core.namespace import Settings
+
+    namespace = _namespace_for(request)
+    app = build_app(Settings(seed=0, clock_mode="manual"))
+    with TestClient(app, headers={NAMESPACE_HEADER: namespace}) as client:
+        handle = EmulatorHandle(EmulatorControl(client=client, namespace=namespace), namespace, "http://testserver")
+        handle.app, handle.client = app, client
+        _load_marked(handle, request)
+        yield handle
+
+
+# ---- a real server, shared across the run (and across xdist workers) -------------------------------------------
+
+
+@dataclass
+class _Server:
+    url: str
+    pid: int
+    ca_file: str | None
+
+
+def _run_dir() -> Path:
+    """One directory per test run: the xdist controller's pid names it (a worker's parent is the controller)."""
+    owner = os.getppid() if os.environ.get("PYTEST_XDIST_WORKER") else os.getpid()
+    path = Path(tempfile.gettempdir()) / f"llm-eval-emulator-pytest-{owner}"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+def _start(kind: str, run_dir: Path) -> _Server:
+    command = [sys.executable, "-m", "emulator", "serve", "--port", "0", "--clock", "manual",
+               "--exit-with-pid", str(int(run_dir.name.rsplit("-", 1)[1]))]
+    ca_file = None
+    if kind == "tls":
+        ca_file = str(run_dir / "ca.pem")
+        command += ["--tls", "--tls-ca-file", ca_file]
+    log = open(run_dir / f"{kind}.log", "w")
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True)
+    line = proc.stdout.readline() if proc.stdout else ""
+    if "listening on" not in line:
+        proc.kill()
+        raise RuntimeError(f"the emulator did not start: {line!r}; see {run_dir / (kind + '.log')}")
+    url = line.split("listening on ", 1)[1].split()[0]
+    return _Server(url=url, pid=proc.pid, ca_file=ca_file)
+
+
+def _shared_server(kind: str) -> _Server:
+    """Start the run's server of this kind, or join the one another worker started."""
+    run_dir = _run_dir()
+    state = run_dir / f"{kind}.json"
+    with open(run_dir / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if state.exists():
+            return _Server(**json.loads(state.read_text()))
+        server = _start(kind, run_dir)
+        state.write_text(json.dumps(server.__dict__))
+        return server
+
+
+def _stop_servers(run_dir: Path) -> None:
+    for state in run_dir.glob("*.json"):
+        try:
+            os.kill(json.loads(state.read_text())["pid"], signal.SIGTERM)
+        except (OSError, ValueError, KeyError):
+            pass
+    shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # the controller stops the shared servers once every worker is done
+    run_dir = Path(tempfile.gettempdir()) / f"llm-eval-emulator-pytest-{os.getpid()}"
+    if run_dir.exists():
+        _stop_servers(run_dir)
+
+
+@pytest.fixture(scope="session")
+def _emulator_http_server() -> _Server:
+    return _shared_server("http")
+
+
+@pytest.fixture(scope="session")
+def _emulator_tls_server() -> _Server:
+    return _shared_server("tls")
+
+
+def _handle(server: _Server, request: pytest.FixtureRequest) -> Iterator[EmulatorHandle]:
+    namespace = _namespace_for(request)
+    control = EmulatorControl(server.url, namespace=namespace, verify=server.ca_file or True)
+    handle = EmulatorHandle(control, namespace, server.url)
+    handle.ca_file = server.ca_file
+    control.reset()
+    _load_marked(handle, request)
+    try:
+        yield handle
+    finally:
+        control.reset()  # free the namespace's memory on the shared server
+        control.close()
+
+
+@pytest.fixture
+def emulator_server(_emulator_http_server: _Server, request: pytest.FixtureRequest) -> Iterator[EmulatorHandle]:
+    """The shared emulator server (http), with a fresh namespace for this test."""
+    yield from _handle(_emulator_http_server, request)
+
+
+@pytest.fixture
+def emulator_tls_server(_emulator_tls_server: _Server, request: pytest.FixtureRequest) -> Iterator[EmulatorHandle]:
+    """The shared emulator server over HTTPS; `ca_file` is the CA to verify it with (pydo needs https)."""
+    yield from _handle(_emulator_tls_server, request)
+
