@@ -1,13 +1,14 @@
 # Two commands do all the set-up on a fresh machine (Python 3.11+ and make):
 #   make run   - serve every implemented vendor on http://127.0.0.1:8080 with scenarios/demo.yaml loaded
 #   make test  - run the whole suite (official SDKs included)
+#   make demo  - drive each vendor's demo scenario through its official SDK and print what happens
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test bench clean
+.PHONY: run test demo bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +28,9 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(PY) -m pytest -n 2
+
+demo: $(VENV)/.installed-test
+	$(PY) -m emulator.demo
 
 bench: $(VENV)/.installed
 	$(PY) -m bench.bench $(BENCH_ARGS)
