@@ -142,7 +142,9 @@ async def advance(request: Request) -> Any:
 
 async def set_clock(request: Request) -> Any:
     body = await _body(request, SetClock)
-    when = body.time.timestamp() if isinstance(body.time, datetime) else body.time
+    when = body.time
+    if isinstance(when, datetime):  # an ISO time without an offset is UTC, never the host's zone
+        when = (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
     ns = namespace(request)
     return _move(ns, lambda: ns.clock.set(when), "time")
 

@@ -7,7 +7,7 @@ node tree to the node it names.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Literal, Mapping, Optional
 
@@ -142,7 +142,7 @@ def apply(world: World, scenario: Scenario, loaders: Mapping[str, Loader], sourc
     world.overrides[name] = Settings(
         seed=base.seed if scenario.seed is None else scenario.seed,
         clock_mode=clock.mode if clock else base.clock_mode,
-        clock_start=clock.start.timestamp() if clock and clock.start else base.clock_start,
+        clock_start=_epoch(clock.start) if clock and clock.start else base.clock_start,
     )
     world.reset(name)
     ns = world.get(name)
@@ -167,6 +167,11 @@ def apply(world: World, scenario: Scenario, loaders: Mapping[str, Loader], sourc
             world.overrides[name] = previous[1]
         raise
     return ns.name
+
+
+def _epoch(when: datetime) -> float:
+    """Epoch seconds of a scenario time; one written without an offset is UTC, never the host's zone."""
+    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
 
 
 def check(text: str, source: str, loaders: Mapping[str, Loader], renderers: Mapping[str, Callable]) -> Scenario:
