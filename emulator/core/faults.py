@@ -117,17 +117,27 @@ class Fault:
                 "matched": self.matched, "fired": self.fired}
 
 
+class FaultError(ValueError):
+    """A rule that cannot be added; `field` names the rule's field at fault (for a scenario's line number)."""
+
+    def __init__(self, message: str, field: str):
+        super().__init__(message)
+        self.field = field
+
+
 def check(spec: FaultSpec, renderers: Renderers) -> None:
-    """Refuse a rule whose error code no vendor it could match would know (ValueError)."""
+    """Refuse a rule whose error code no vendor it could match would know (FaultError, a ValueError)."""
     if spec.vendor is not None and spec.vendor not in renderers:
-        raise ValueError(f"vendor {spec.vendor!r} is not served; use one of {', '.join(sorted(renderers))}")
+        raise FaultError(f"vendor {spec.vendor!r} is not served; use one of {', '.join(sorted(renderers))}",
+                         "vendor")
     if spec.error is None:
         return
     candidates = [spec.vendor] if spec.vendor else sorted(renderers)
     unknown = [v for v in candidates if renderers[v](spec.error, "") is None]
     if unknown:
-        raise ValueError(f"error {spec.error!r} is not an error code of {', '.join(unknown)}"
-                         + ("" if spec.vendor else "; name the vendor, or use a neutral kind such as internal"))
+        raise FaultError(f"error {spec.error!r} is not an error code of {', '.join(unknown)}"
+                         + ("" if spec.vendor else "; name the vendor, or use a neutral kind such as internal"),
+                         "error")
 
 
 def add(ns: Namespace, spec: FaultSpec, renderers: Renderers) -> Fault:
@@ -136,7 +146,7 @@ def add(ns: Namespace, spec: FaultSpec, renderers: Renderers) -> Fault:
     added = ns.extras["faults.added"] = ns.extras.get("faults.added", 0) + 1  # not the RNG: ids stay put
     ident = spec.id or f"fault_{added}"
     if any(f.id == ident for f in ns.faults):
-        raise ValueError(f"a fault with id {ident!r} already exists")
+        raise FaultError(f"a fault with id {ident!r} already exists", "id")
     fault = Fault(id=ident, spec={**data, "id": ident})
     ns.faults.append(fault)
     return fault

@@ -81,7 +81,9 @@ def _line_of(node: Any, loc: tuple) -> int | None:
 
 
 def _first_error(exc: ValidationError, prefix: tuple = ()) -> tuple[tuple, str]:
-    err = exc.errors(include_url=False)[0]
+    errors = exc.errors(include_url=False)
+    # A key the model does not know is most likely a typo, and explains a field "missing" beside it: name it first.
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = prefix + tuple(p for p in err["loc"] if not str(p).startswith("function-"))
     cause = (err.get("ctx") or {}).get("error")
     step = getattr(cause, "step", None)  # a timeline's own check names the step at fault
@@ -130,11 +132,16 @@ def apply(world: World, scenario: Scenario, loaders: Mapping[str, Loader], sourc
         raise scenario.error(f"unknown section {', '.join(unknown)}; this emulator serves "
                              f"{', '.join(sorted(loaders))} (and version, seed, clock, namespace, faults)",
                              (unknown[0],))
+    ids: set[str] = set()
     for number, spec in enumerate(scenario.faults):
         try:
             fault_rules.check(spec, renderers or {})
-        except ValueError as exc:
-            raise scenario.error(str(exc), ("faults", number)) from None
+        except fault_rules.FaultError as exc:
+            raise scenario.error(str(exc), ("faults", number, exc.field)) from None
+        if spec.id is not None:
+            if spec.id in ids:
+                raise scenario.error(f"a fault with id {spec.id!r} already exists", ("faults", number, "id"))
+            ids.add(spec.id)
     name = namespace or scenario.namespace
     previous = world.namespaces.get(name), world.overrides.get(name)
     base = world.settings
@@ -155,8 +162,11 @@ def apply(world: World, scenario: Scenario, loaders: Mapping[str, Loader], sourc
                 raise scenario.error(message, loc) from None
             except ScenarioError as exc:
                 raise scenario.error(exc.message, (section, *exc.loc) if exc.loc else (section,)) from None
-        for spec in scenario.faults:
-            fault_rules.add(ns, spec, renderers or {})
+        for number, spec in enumerate(scenario.faults):
+            try:
+                fault_rules.add(ns, spec, renderers or {})
+            except fault_rules.FaultError as exc:  # a made-up id (fault_2) taken by a named rule
+                raise scenario.error(str(exc), ("faults", number, exc.field)) from None
     except BaseException:  # a scenario loads whole or not at all: put back what the namespace held
         world.reset(name)
         if previous[0] is not None:
