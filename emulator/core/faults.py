@@ -219,19 +219,18 @@ async def before_operation(request: Request, ns: Namespace, vendor: str, operati
     if not ns.faults:
         return None
     method, path = request.method, request.url.path
+    renderers: Renderers = request.app.state.error_renderers
+    answer: Response | None = None
     for fault in ns.faults:
         rule = fault.rule
         if not _matches(rule, vendor, operation, method, path):
             continue
-        fault.matched += 1
-        if not _fires(ns, fault):
+        fault.matched += 1  # every matching call counts, even one an earlier rule answers (nth stays true)
+        if answer is not None or not _fires(ns, fault):
             continue
         fault.fired += 1
         tag.setdefault("faults", []).append(fault.id)
         if rule.latency:
             await asyncio.sleep(rule.latency)
-        renderers: Renderers = request.app.state.error_renderers
-        response = _response(rule, vendor, renderers[vendor])
-        if response is not None:
-            return response
-    return None  # no rule fired, or only delays
+        answer = _response(rule, vendor, renderers[vendor])
+    return answer  # None when no rule fired, or only delays
