@@ -112,7 +112,7 @@ class EmulatorControl:
     # ---- journal ----
     def journal(self, **filters: Any) -> list[dict]:
         """Requests this namespace received, oldest first; filter by vendor, operation, method, path (a glob),
-        status, since (a sequence number) and limit."""
+        status, since (a sequence number) and limit (the newest entries, or with `since` the oldest after it)."""
         params = {k: v for k, v in filters.items() if v is not None}
         return self._call("GET", "/journal", params=params)["entries"]
 

@@ -45,8 +45,10 @@ class JournalQuery(BaseModel):
     method: Optional[str] = None
     path: Optional[str] = None
     status: Optional[int] = None
-    since: Optional[int] = Field(None, description="only entries after this sequence number")
-    limit: int = Field(1000, ge=1, le=10_000)
+    since: Optional[int] = Field(None, description="only entries after this sequence number; with it, `limit` "
+                                                   "keeps the oldest entries, so a client can follow the journal")
+    limit: int = Field(1000, ge=1, le=10_000, description="at most this many entries: the newest, or with `since` "
+                                                          "the oldest after it")
 
 
 def render_error(error: ApiError) -> Response:
@@ -200,7 +202,8 @@ async def journal(request: Request) -> Any:
     for entry in namespace(request).journal.select(vendor=q.vendor, operation=q.operation, method=q.method,
                                                    path=q.path, status=q.status, since=q.since):
         entries.append(entry.as_json())
-    return {"entries": entries[-q.limit:], "total": len(entries)}
+    kept = entries[:q.limit] if q.since is not None else entries[-q.limit:]
+    return {"entries": kept, "total": len(entries)}
 
 
 async def clear_journal(request: Request) -> Any:
