@@ -1,9 +1,9 @@
 """Namespace snapshots as JSON: export a world's state, import it later (in this process or another).
 
 The codec is generic so vendors need no code for it: records are dataclasses of emulator types, encoded with
-their type's import path and fields; tuples, sets, bytes, ranges and dicts with non-string keys are tagged so
-they come back as they were, and an object reached twice (the same record in two places) comes back as one
-object. Only dataclasses defined under `emulator.` are rebuilt, so importing a snapshot cannot run other code.
+their type's import path and fields; tuples, sets, bytes, ranges, SortedLists and dicts with non-string keys
+are tagged so they come back as they were, and an object reached twice (the same record in two places) comes
+back as one object. Only dataclasses defined under `emulator.` are rebuilt, so importing a snapshot cannot run other code.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import base64
 import dataclasses
 import importlib
 from typing import TYPE_CHECKING, Any
+
+from sortedcontainers import SortedList
 
 if TYPE_CHECKING:  # pragma: no cover
     from emulator.core.namespace import Namespace, World
@@ -47,6 +49,8 @@ class _Encoder:
             return {"$bytes": base64.b64encode(value).decode("ascii")}
         if isinstance(value, range):
             return {"$range": [value.start, value.stop, value.step]}
+        if type(value) is SortedList:  # an ordered index a vendor keeps (a key function could not be encoded)
+            return {"$sortedlist": [self.encode(v) for v in value]}
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             seen = self.refs.get(id(value))
             if seen is not None:
@@ -85,9 +89,11 @@ class _Decoder:
         if "$frozenset" in value:
             return frozenset(_hashable(self.decode(v)) for v in value["$frozenset"])
         if "$bytes" in value:
-            return base64.b64decode(value["$bytes"])
+            return base64.b64decode(value["$bytes"], validate=True)
         if "$range" in value:
             return range(*value["$range"])
+        if "$sortedlist" in value:
+            return SortedList(self.decode(v) for v in value["$sortedlist"])
         return {k: self.decode(v) for k, v in value.items()}
 
     def _dataclass(self, value: dict) -> Any:
@@ -102,6 +108,18 @@ class _Decoder:
             raise SnapshotError(f"{value['$type']} has no field(s) {', '.join(sorted(unknown))}")
         for name, raw in fields.items():
             object.__setattr__(obj, name, self.decode(raw))
+        missing = []
+        for f in dataclasses.fields(cls):
+            if f.name in fields:
+                continue
+            if f.default is not dataclasses.MISSING:
+                object.__setattr__(obj, f.name, f.default)
+            elif f.default_factory is not dataclasses.MISSING:
+                object.__setattr__(obj, f.name, f.default_factory())
+            else:
+                missing.append(f.name)
+        if missing:  # a half-built record would fail later, on some request, as a 500
+            raise SnapshotError(f"{value['$type']} misses field(s) {', '.join(missing)}")
         return obj
 
 
