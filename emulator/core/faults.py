@@ -16,9 +16,9 @@ import asyncio
 import fnmatch
 from dataclasses import dataclass
 from weakref import WeakKeyDictionary
-from typing import Any, Callable, Optional
+from typing import Annotated, Any, Callable, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -27,11 +27,18 @@ from emulator.core.ids import derived_unit
 from emulator.core.journal import current_tag, squash
 from emulator.core.jsonio import dumps
 from emulator.core.namespace import Namespace
-from emulator.core.timeline import seconds
+from emulator.core.timeline import Duration, seconds
 
 SCOPE_KEY = "emulator"
 # How a vendor renders one of its error codes (None when it has no such code); set by the app at start.
 Renderers = dict[str, Callable[[str, str], Optional[Response]]]
+
+
+# `nth: 2` or `nth: [1, 3]` (a single call is made a list by a before-validator; the schema allows both).
+Calls = Annotated[list[int], WithJsonSchema({"anyOf": [
+    {"type": "integer", "minimum": 1},
+    {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1},
+]})]
 
 
 class FaultSpec(BaseModel):
@@ -44,7 +51,7 @@ class FaultSpec(BaseModel):
                                                        "case, `_` and `-` are ignored (getEvalRun = get_eval_run)")
     method: Optional[str] = Field(None, description="HTTP method")
     path: Optional[str] = Field(None, description="path pattern, e.g. /api/v1/llm/evals/runs/*")
-    nth: Optional[list[int]] = Field(None, description="fire on these matching calls (1 = the first)")
+    nth: Optional[Calls] = Field(None, description="fire on these matching calls (1 = the first)")
     probability: Optional[float] = Field(None, ge=0, le=1, description="fire on each matching call with this "
                                                                        "probability (seeded)")
     times: Optional[int] = Field(None, ge=1, description="fire at most this many times")
@@ -54,7 +61,7 @@ class FaultSpec(BaseModel):
     status: Optional[int] = Field(None, ge=100, le=599, description="raw response status")
     body: Any = Field(None, description="raw response body (JSON unless a string)")
     headers: dict[str, str] = Field(default_factory=dict, description="extra response headers (Retry-After...)")
-    latency: Optional[float] = Field(None, description="delay before answering (seconds, or 250ms, 2s)")
+    latency: Optional[Duration] = Field(None, description="delay before answering (seconds, or 250ms, 2s)")
     drop: bool = Field(False, description="drop the connection instead of answering")
 
     @field_validator("nth", mode="before")

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 if TYPE_CHECKING:  # pragma: no cover
     from emulator.core.lifecycle import Lifecycle
@@ -37,6 +37,13 @@ class TimelineError(ValueError):
     def __init__(self, step: int, message: str):
         super().__init__(message)
         self.step = step
+
+
+# A duration field: validated by `seconds` (before-validators), so the schema says what a file may write.
+Duration = Annotated[float, WithJsonSchema({"anyOf": [
+    {"type": "number", "minimum": 0},
+    {"type": "string", "pattern": _DURATION.pattern, "examples": ["90s", "1.5m", "2h", "250ms"]},
+]})]
 
 
 def seconds(value: Any) -> float:
@@ -57,7 +64,7 @@ class StepSpec(BaseModel):
     """One scenario step: a trigger (`at` or `after_polls`) plus the wire fields it sets."""
 
     model_config = ConfigDict(extra="allow")
-    at: Optional[float] = Field(None, description="virtual seconds since the resource was created or loaded "
+    at: Optional[Duration] = Field(None, description="virtual seconds since the resource was created or loaded "
                                                   "(a number or a string like 90s, 2m, 1h)")
     after_polls: Optional[int] = Field(None, ge=0, description="reads of this resource since the previous step")
 
