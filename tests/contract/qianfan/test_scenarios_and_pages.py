@@ -114,6 +114,23 @@ def test_the_demo_scenario(qianfan_server, monkeypatch):
     assert check_legacy("cancel", Model.stop_evaluation_task(auto[-1]).body)["result"] is True
 
 
+def test_a_scripted_failure(qf):
+    from qianfan.resources.console.consts import EvaluationTaskStatus
+
+    qf.load({"tasks": [{"taskName": "flaky", "evalConfig": {"evalMode": "rule"}, "fail_after_seconds": 10}]})
+    [task] = qf.v2("DescribeEvalTasks", {"evalType": "auto"})["evalTaskList"]
+    qf.advance(14)
+    assert qf.v2("DescribeEvalTask", {"taskId": task["taskId"]})["state"] == "Running"
+    qf.advance(1)
+    detail = qf.v2("DescribeEvalTask", {"taskId": task["taskId"]})
+    assert detail["state"] == "Failed" and detail["finishTime"] != ""
+    info = check_legacy("detail", Model.get_evaluation_info(task["taskId"]).body)
+    assert EvaluationTaskStatus(info["state"]) == EvaluationTaskStatus.Failed
+    assert info["evalUnits"][0]["message"] == "evaluation failed"
+    assert qf.legacy("cancel", {"id": task["taskId"]})["result"] is False
+    assert [r["effectMetric"] for r in qf.v2("DescribeEvalTaskReport", {"taskId": task["taskId"]})] == [{}]
+
+
 def test_scenario_mistakes_are_reported(qianfan_server):
     with pytest.raises(ScenarioError, match="qianfan.tasks.0"):
         qianfan_server.load("bad-scenario", {"tasks": [{"taskName": "x", "evalConfig": {"evalMode": "vibes"}}]})
