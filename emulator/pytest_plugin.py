@@ -18,6 +18,7 @@ import fcntl
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -34,8 +35,26 @@ from emulator.control.client import NAMESPACE_HEADER, EmulatorControl
 MARKER = "emulator_scenario"
 
 
+# Names this test run for its shared servers: the pid of the process that owns the run (the xdist controller, or
+# pytest itself) and a token, so a nested run (pytester, in process or not) never mistakes an outer run's servers
+# for its own. The controller hands it to its workers in `workerinput`.
+RUN_KEY = "llm_eval_emulator_run"
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"{MARKER}(*files): load these scenario files into the test's namespace")
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None and RUN_KEY in workerinput:
+        run = dict(workerinput[RUN_KEY])
+    else:
+        run = {"pid": os.getpid(), "token": secrets.token_hex(6)}
+    setattr(config, "_" + RUN_KEY, run)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist (controller side): every worker joins this run's shared servers."""
+    node.workerinput[RUN_KEY] = getattr(node.config, "_" + RUN_KEY)
 
 
 class EmulatorHandle:
@@ -106,7 +125,8 @@ class EmulatorHandle:
 
     def polls_of(self, resource_id: str) -> list[dict]:
         """Reads of one resource by id (GET requests, or Qianfan describe calls, that answered with its state)."""
-        return [e for e in self.journal() if e["state"] is not None and resource_id in (e["path"] + e["query"])]
+        return [e for e in self.journal(limit=10_000)
+                if e["state"] is not None and resource_id in (e["path"] + e["query"])]
 
     def assert_polled_at_most(self, resource_id: str, n: int) -> list[dict]:
         polls = self.polls_of(resource_id)
@@ -178,17 +198,22 @@ class _Server:
     ca_file: str | None
 
 
-def _run_dir() -> Path:
-    """One directory per test run: the xdist controller's pid names it (a worker's parent is the controller)."""
-    owner = os.getppid() if os.environ.get("PYTEST_XDIST_WORKER") else os.getpid()
-    path = Path(tempfile.gettempdir()) / f"llm-eval-emulator-pytest-{owner}"
-    path.mkdir(exist_ok=True)
+def _run(config: pytest.Config) -> dict:
+    return getattr(config, "_" + RUN_KEY)
+
+
+def _run_dir(config: pytest.Config, create: bool = True) -> Path:
+    """One directory per test run (shared by its xdist workers), named by the run's owner pid and token."""
+    run = _run(config)
+    path = Path(tempfile.gettempdir()) / f"llm-eval-emulator-pytest-{run['pid']}-{run['token']}"
+    if create:
+        path.mkdir(exist_ok=True)
     return path
 
 
-def _start(kind: str, run_dir: Path) -> _Server:
+def _start(kind: str, run_dir: Path, owner: int) -> _Server:
     command = [sys.executable, "-m", "emulator", "serve", "--port", "0", "--clock", "manual",
-               "--exit-with-pid", str(int(run_dir.name.rsplit("-", 1)[1]))]
+               "--exit-with-pid", str(owner)]
     ca_file = None
     if kind == "tls":
         ca_file = str(run_dir / "ca.pem")
@@ -203,15 +228,15 @@ def _start(kind: str, run_dir: Path) -> _Server:
     return _Server(url=url, pid=proc.pid, ca_file=ca_file)
 
 
-def _shared_server(kind: str) -> _Server:
+def _shared_server(kind: str, config: pytest.Config) -> _Server:
     """Start the run's server of this kind, or join the one another worker started."""
-    run_dir = _run_dir()
+    run_dir = _run_dir(config)
     state = run_dir / f"{kind}.json"
     with open(run_dir / "lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if state.exists():
             return _Server(**json.loads(state.read_text()))
-        server = _start(kind, run_dir)
+        server = _start(kind, run_dir, _run(config)["pid"])
         state.write_text(json.dumps(server.__dict__))
         return server
 
@@ -226,21 +251,21 @@ def _stop_servers(run_dir: Path) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    if os.environ.get("PYTEST_XDIST_WORKER"):
+    if hasattr(config, "workerinput") or not hasattr(config, "_" + RUN_KEY):
         return  # the controller stops the shared servers once every worker is done
-    run_dir = Path(tempfile.gettempdir()) / f"llm-eval-emulator-pytest-{os.getpid()}"
+    run_dir = _run_dir(config, create=False)
     if run_dir.exists():
         _stop_servers(run_dir)
 
 
 @pytest.fixture(scope="session")
-def _emulator_http_server() -> _Server:
-    return _shared_server("http")
+def _emulator_http_server(pytestconfig: pytest.Config) -> _Server:
+    return _shared_server("http", pytestconfig)
 
 
 @pytest.fixture(scope="session")
-def _emulator_tls_server() -> _Server:
-    return _shared_server("tls")
+def _emulator_tls_server(pytestconfig: pytest.Config) -> _Server:
+    return _shared_server("tls", pytestconfig)
 
 
 def _handle(server: _Server, request: pytest.FixtureRequest) -> Iterator[EmulatorHandle]:

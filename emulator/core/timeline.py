@@ -147,6 +147,7 @@ def due(timeline: Timeline, now: float, polled: bool) -> list[tuple[Step, float]
             when = timeline.origin + step.at
             if when > now:
                 break
+            when = max(when, timeline.last_at)  # due while an earlier step waited for polls: right after it
         elif timeline.polls >= (step.after_polls or 0):
             when = now if step.after_polls else timeline.last_at  # `after_polls: 0` follows the previous step
         else:

@@ -194,3 +194,18 @@ def test_two_runs_follow_their_own_timelines(ctl, mka1):
     ctl.advance(5)
     assert mka1.get_run(run_id=runs["timed"]).status == "failed"
     assert mka1.get_run(run_id=runs["polled"]).status == "in_progress"
+
+
+def test_an_at_step_due_before_the_previous_step_happened_follows_it(load, mka1, ctl):
+    """`at: 30s` behind a step that waited for polls until 40 s happens right after it, never before it."""
+    run_id = load("""\
+        - after_polls: 1
+          status: in_progress
+        - at: 30s
+          status: failed
+""")
+    assert mka1.get_run(run_id=run_id).status == "queued"
+    ctl.advance(40)
+    run = mka1.get_run(run_id=run_id)
+    assert run.status == "failed"
+    assert run.started_at == START + 40 and run.failed_at == START + 40  # not 30: that would be before it started
