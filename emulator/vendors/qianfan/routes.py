@@ -43,7 +43,7 @@ def describe_eval_tasks(ns, b):
 
 
 def describe_eval_task(ns, b):
-    return render.task_detail(service.task(ns, b.taskId))
+    return render.task_detail(service.task(ns, b.taskId, polled=True))
 
 
 def describe_eval_task_report(ns, b):
@@ -78,7 +78,7 @@ def legacy_create(ns, b):
 
 
 def legacy_detail(ns, b):
-    return render.detail(service.task(ns, b.id))
+    return render.detail(service.task(ns, b.id, polled=True))
 
 
 def legacy_report(ns, b):

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from emulator.core.fake import faker_for
 from emulator.core.namespace import Namespace
 from emulator.core.scenario import ScenarioError
+from emulator.core.timeline import StepSpec, TimelineError, build
 from emulator.core.validation import describe
 from emulator.vendors.qianfan import auth, catalog, service, wire
 from emulator.vendors.qianfan.records import TASK_LIFECYCLE
@@ -46,6 +47,7 @@ class Placement(Strict):
 
 
 class ScenarioTask(Placement):
+    timeline: Optional[list[StepSpec]] = Field(None, description="scripted steps setting `state` (v2 names)")
     taskName: Optional[str] = None
     description: Optional[str] = None
     evalObjectType: Optional[str] = None
@@ -88,25 +90,32 @@ def load(ns: Namespace, raw: Any) -> None:
     section = Section.model_validate(raw or {})
     ns.extras.setdefault(auth.CREDENTIALS_KEY, {}).update({c.accessKey: c.secretKey for c in section.credentials})
     now = ns.now()
-    planned: list[tuple[float, str, wire.CreateEvalTask, Optional[float]]] = []
+    planned: list[tuple[float, tuple, wire.CreateEvalTask, Optional[float], Optional[list[StepSpec]]]] = []
     for number, spec in enumerate(section.tasks):
-        where = f"qianfan.tasks.{number}"
+        where = ("tasks", number)
+        steps = None if isinstance(spec, GeneratedTasks) else spec.timeline
         if isinstance(spec, GeneratedTasks):
             bodies = [(spec.age_seconds + spec.interval_seconds * (spec.generate - 1 - i),
                        _filled(ns, {"evalConfig": {"evalMode": spec.evalMode} if spec.evalMode else None},
                                (number, i)))
                       for i in range(spec.generate)]
         else:
-            bodies = [(spec.age_seconds, _filled(ns, spec.model_dump(exclude_none=True), number))]
+            bodies = [(spec.age_seconds, _filled(ns, spec.model_dump(exclude_none=True, exclude={"timeline"}),
+                                                 number))]
         for i, (age, body) in enumerate(bodies):
             try:
                 parsed = wire.CreateEvalTask.model_validate(body)
             except ValidationError as exc:
-                raise ScenarioError(describe(exc, where)) from None
-            planned.append((now - age, f"{where}.{i}", parsed, spec.fail_after_seconds))
+                raise ScenarioError(describe(exc, "task"), where) from None
+            planned.append((now - age, where, parsed, spec.fail_after_seconds, steps))
     planned.sort(key=lambda p: p[0])  # oldest first: list order and createTime agree
-    for created_at, _, body, fail_after in planned:
-        task = service.create_v2(ns, body, created_at=created_at, hold=fail_after is not None)
+    for created_at, where, body, fail_after, steps in planned:
+        task = service.create_v2(ns, body, created_at=created_at, hold=fail_after is not None or bool(steps))
+        if steps:
+            try:
+                task.timeline = build(steps, TASK_LIFECYCLE, task.status, origin=now, status_field="state")
+            except TimelineError as exc:
+                raise ScenarioError(str(exc), (*where, "timeline", exc.step)) from None
         if fail_after is not None:
             assert TASK_LIFECYCLE.can_move("Running", "Failed")
             task.detours["Running"] = "Failed"

@@ -75,8 +75,9 @@ def _entered(task: EvalTask, state: str, at: float) -> None:
         task.finished_at = at
 
 
-def catch_up(ns: Namespace, task: EvalTask) -> EvalTask:
-    TASK_LIFECYCLE.catch_up(task, ns.now(), _entered)
+def catch_up(ns: Namespace, task: EvalTask, *, polled: bool = False) -> EvalTask:
+    """Bring a task up to the clock; `polled` marks a read of this task (a scenario timeline counts those)."""
+    TASK_LIFECYCLE.catch_up(task, ns.now(), _entered, polled=polled)
     return task
 
 
@@ -84,7 +85,7 @@ def _numeric(ref: str) -> bool:
     return ref.isascii() and ref.isdigit() and len(ref) <= 18
 
 
-def task(ns: Namespace, ref: Any) -> EvalTask:
+def task(ns: Namespace, ref: Any, *, polled: bool = False) -> EvalTask:
     """The live task by its `ame-` id or its deprecated integer id (also as a numeric string), caught up."""
     col = tasks(ns)
     found = None
@@ -95,7 +96,7 @@ def task(ns: Namespace, ref: Any) -> EvalTask:
         found = col.by_seq(seqs[0]) if seqs else None
     if found is None:
         raise ApiError("not_found", f"evaluation task {ref!r} does not exist")
-    return catch_up(ns, found)
+    return catch_up(ns, found, polled=polled)
 
 
 # ---- create ---------------------------------------------------------------------------------------------------
