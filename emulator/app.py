@@ -83,7 +83,7 @@ class JournalMiddleware:
         ns.journal.record(time=ns.now(), method=scope["method"], path=scope["path"],
                           query=scope["query_string"].decode("latin-1"), vendor=tag["vendor"],
                           operation=tag["operation"], status=status, namespace=ns.name,
-                          faults=tuple(tag.get("faults", ())), state=tag.get("state"),
+                          faults=tuple(tag.get("faults", ())), resource=tag.get("resource"), state=tag.get("state"),
                           terminal=tag.get("terminal"))
 
 

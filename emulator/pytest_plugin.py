@@ -124,9 +124,9 @@ class EmulatorHandle:
         return calls
 
     def polls_of(self, resource_id: str) -> list[dict]:
-        """Reads of one resource by id (GET requests, or Qianfan describe calls, that answered with its state)."""
+        """Reads of one resource by id (a GET by id, a Qianfan DescribeEvalTask...) with the state each answered."""
         return [e for e in self.journal(limit=10_000)
-                if e["state"] is not None and resource_id in (e["path"] + e["query"])]
+                if e["state"] is not None and (e.get("resource") == resource_id or resource_id in e["path"])]
 
     def assert_polled_at_most(self, resource_id: str, n: int) -> list[dict]:
         polls = self.polls_of(resource_id)

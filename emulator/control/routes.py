@@ -110,6 +110,8 @@ async def reset(request: Request) -> Any:
 async def load_scenario(request: Request) -> Any:
     """Load a YAML (or JSON) scenario into this request's namespace, replacing what it held."""
     text = (await request.body()).decode("utf-8", "replace")
+    if not text.strip():
+        raise ApiError("invalid_request", "empty scenario: send YAML or JSON (to empty a namespace, POST /reset)")
     app = request.app
     try:
         scenario = scenarios.parse_scenario(text, "body")

@@ -17,11 +17,12 @@ DEFAULT_CAPACITY = 10_000
 current_tag: ContextVar[dict | None] = ContextVar("emulator_journal_tag", default=None)
 
 
-def note_state(state: str, terminal: bool) -> None:
-    """Record the status a read of one resource answered with (for "stopped polling at a terminal state")."""
+def note_state(resource: str | None, state: str, terminal: bool) -> None:
+    """Record which resource a read by id answered and in what status (for "stopped polling at a terminal
+    state"; the id is recorded because some vendors, like Qianfan, carry it in the body, not the path)."""
     tag = current_tag.get()
     if tag is not None:
-        tag["state"], tag["terminal"] = state, terminal
+        tag["resource"], tag["state"], tag["terminal"] = resource, state, terminal
 
 
 @dataclass(frozen=True)
@@ -36,13 +37,14 @@ class Entry:
     status: int  # 0 when the connection was dropped
     namespace: str
     faults: tuple[str, ...] = ()
-    state: str | None = None  # the status a read of one resource answered with
+    resource: str | None = None  # the id of the resource a read by id answered
+    state: str | None = None  # and its status
     terminal: bool | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {"seq": self.seq, "time": self.time, "method": self.method, "path": self.path, "query": self.query,
                 "vendor": self.vendor, "operation": self.operation, "status": self.status,
-                "namespace": self.namespace, "faults": list(self.faults), "state": self.state,
+                "namespace": self.namespace, "faults": list(self.faults), "resource": self.resource, "state": self.state,
                 "terminal": self.terminal}
 
 

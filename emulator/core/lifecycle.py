@@ -43,6 +43,7 @@ class Lifecycle:
     # The wire fields besides status that a scenario timeline step may set, and how they are applied.
     step_fields: frozenset[str] = frozenset()
     apply_fields: ApplyFields | None = None
+    id_field: str = "id"  # the record attribute holding the resource's id (the journal names polled resources)
 
     def __post_init__(self) -> None:
         known = set(self.states)
@@ -83,7 +84,7 @@ class Lifecycle:
             try:
                 self._catch_up(resource, now, on_enter, polled)
             finally:
-                note_state(resource.status, resource.status in self.terminal)
+                note_state(getattr(resource, self.id_field, None), resource.status, resource.status in self.terminal)
         else:
             self._catch_up(resource, now, on_enter, polled)
 

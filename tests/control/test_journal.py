@@ -10,8 +10,8 @@ from tests.conftest import TOKEN
 from tests.control.conftest import MANUAL_START_EPOCH, scenario
 from tests.property.qianfan_signing import signed_post
 
-FIELDS = {"seq", "time", "method", "path", "query", "vendor", "operation", "status", "namespace", "faults", "state",
-          "terminal"}
+FIELDS = {"seq", "time", "method", "path", "query", "vendor", "operation", "status", "namespace", "faults",
+          "resource", "state", "terminal"}
 
 
 def test_every_vendor_request_is_journaled_with_its_fields(client, mka1, suite, ctl):
@@ -29,7 +29,7 @@ def test_every_vendor_request_is_journaled_with_its_fields(client, mka1, suite, 
     assert entries[0]["time"] == ctl.now() - 30 and entries[1]["time"] == ctl.now()  # virtual time, not wall
     assert [e["seq"] for e in entries] == sorted(e["seq"] for e in entries)
     polled = entries[3]
-    assert (polled["state"], polled["terminal"]) == ("queued", False)
+    assert (polled["resource"], polled["state"], polled["terminal"]) == (run.id, "queued", False)
     assert all(e["state"] is None for e in entries[:3])
     ctl.advance(3600)
     mka1.get_run(run_id=run.id)

@@ -196,3 +196,10 @@ def test_a_named_fault_may_not_take_a_made_up_id(client, ctl):
     assert res.status_code == 400, res.text
     assert error_body(res)["message"].startswith(f"body:{line_of(text, 'rate_limit_error')}: faults.1")
     assert ctl.faults() == []
+
+
+def test_an_empty_scenario_is_refused_and_changes_nothing(client, mka1, suite):
+    for body in ("", "   \n"):
+        res = client.post("/_emulator/scenarios", content=body, headers={"Authorization": "Bearer test-token"})
+        assert res.status_code == 400 and "empty scenario" in res.json()["error"]["message"]
+    assert [s.id for s in mka1.list_suites().data] == [suite.id]

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from emulator.core.errors import ApiError
 from emulator.core.namespace import Namespace
@@ -48,6 +48,22 @@ class ScenarioRun(wire.RunKnobs):
     age_seconds: float = Field(0, ge=0)
     fail_after_seconds: Optional[float] = Field(None, ge=0)
     timeline: Optional[list[StepSpec]] = Field(None, description="scripted steps: status and error")
+
+
+class RunError(BaseModel):
+    """The `error` a timeline step may set on a run, as the SDK reads it."""
+
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(min_length=1)
+    message: str = Field(min_length=1)
+
+    @classmethod
+    def is_valid(cls, value: Any) -> bool:
+        try:
+            cls.model_validate(value)
+        except ValidationError:
+            return False
+        return True
 
 
 class Section(wire.Wire):
@@ -75,6 +91,11 @@ def load(ns: Namespace, raw: Any) -> None:
         except ApiError as exc:
             raise ScenarioError(exc.message, ("runs", number)) from None
         if spec.timeline:
+            for step_number, step in enumerate(spec.timeline):
+                error = (step.model_extra or {}).get("error")
+                if error is not None and not RunError.is_valid(error):
+                    raise ScenarioError("a run's error is {code: ..., message: ...} (two strings)",
+                                        ("runs", number, "timeline", step_number, "error"))
             try:
                 run.timeline = build(spec.timeline, RUN_LIFECYCLE, run.status, origin=c.now)
             except TimelineError as exc:

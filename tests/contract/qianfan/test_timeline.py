@@ -49,3 +49,16 @@ def test_a_forbidden_transition_is_refused_with_its_step(qianfan_server):
         scenarios.check(text, "t.yaml", app.state.scenario_loaders, app.state.error_renderers)
     assert info.value.line == 6 and info.value.loc == ("qianfan", "tasks", 0, "timeline", 1)
     assert "cannot move from 'Running' to 'Queued'" in str(info.value) and str(info.value).startswith("t.yaml:6:")
+
+
+def test_the_journal_names_the_task_each_describe_read(qf):
+    """Qianfan carries the task id in the body: the journal records it, so polling assertions work."""
+    import httpx
+
+    task_id = qf.create("polled")
+    _state(task_id)
+    Model.get_evaluation_info(task_id)
+    journal = httpx.get(qf.server.url + "/_emulator/journal", params={"vendor": "qianfan"},
+                        headers={"X-Emulator-Namespace": qf.ak}).json()["entries"]
+    reads = [(e["operation"], e["resource"], e["state"]) for e in journal if e["state"] is not None]
+    assert reads == [("DescribeEvalTask", task_id, "Queued"), ("eval/detail", task_id, "Queued")]
