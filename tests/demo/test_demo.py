@@ -64,6 +64,7 @@ def test_readme_scenario_example_loads():
     blocks = re.findall(r"```yaml\n(.*?)```", text, re.S)
     assert blocks, "the README has a YAML scenario example"
     app = build_app()
-    for block in blocks:
-        loaded = scenarios.check(block, "README.md", app.state.scenario_loaders, app.state.error_renderers)
-        assert loaded.faults and set(loaded.model_extra) == {"mka1", "qianfan", "mistral", "digitalocean"}
+    loaded = [scenarios.check(block, "README.md", app.state.scenario_loaders, app.state.error_renderers)
+              for block in blocks]  # every YAML block in the README is a scenario that loads
+    complete = [s for s in loaded if s.faults and set(s.model_extra) == {"mka1", "qianfan", "mistral", "digitalocean"}]
+    assert complete, "one example shows every vendor's section and faults"
