@@ -28,7 +28,8 @@ field_names = st.sampled_from(["search_params", "filters", "extra_fields", "judg
                                "model_name", "output", "instructions", "tools", "messages", "properties",
                                "judge_id", "max_nb_events", "payload", "campaign_id", "completion_event_ids",
                                "file_id", "conversation_ids", "dataset_record_ids", "filter_params", "AND", "OR",
-                               "field", "op", "value", "type", "options", "metric", "search_expression"])
+                               "field", "op", "value", "type", "options", "metric", "search_expression",
+                               "dimensions", "time_dimension", "order_by", "limit", "order"])
 conditions = st.fixed_dictionaries({"field": st.sampled_from(["model", "tags", "latency_ms", "created_at", "x"]),
                                     "op": st.sampled_from(["eq", "lt", "includes", "matches", "isnull", "len_eq"])},
                                    optional={"value": json_values})
@@ -56,9 +57,11 @@ def world():
                          json={"payload": {"messages": [{"role": "user", "content": "hi"}]}}).json()["id"]
     task = client.post(PREFIX + f"/datasets/{dataset}/imports/from-file", headers=AUTH,
                        json={"file_id": "f"}).json()["id"]
+    trace = client.post(PREFIX + "/traces/search", headers=AUTH, json={}).json()["traces"]["results"][0]
+    span = client.get(PREFIX + f"/traces/{trace['trace_id']}/spans", headers=AUTH).json()["spans"]["results"][0]
     params = {"event_id": event_id, "field_name": "model", "judge_id": judge, "campaign_id": campaign,
-              "dataset_id": dataset, "record_id": record, "task_id": task, "export_id": "x", "trace_id": "t",
-              "span_id": "s"}
+              "dataset_id": dataset, "record_id": record, "task_id": task, "export_id": "x",
+              "trace_id": trace["trace_id"], "span_id": span["span_id"]}
     return client, params
 
 

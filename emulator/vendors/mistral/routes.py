@@ -21,7 +21,7 @@ from emulator.core.http import bearer_token, headers_of
 from emulator.core.jsonio import dumps, loads
 from emulator.core.namespace import resolve_name
 from emulator.core.validation import parse
-from emulator.vendors.mistral import PREFIX, datasets, render, service, wire
+from emulator.vendors.mistral import PREFIX, datasets, otel, render, service, wire
 from emulator.vendors.mistral.errors import render_error
 from emulator.vendors.mistral.service import Caller
 
@@ -260,6 +260,46 @@ def update_record_properties(c, p, q, b):
     datasets.update_properties(c, p["record_id"], b)
 
 
+# ---- logs, traces, spans (otel.py) -------------------------------------------------------------------------------
+
+
+def searcher(kind, key, source=None):
+    def handler(c, p, q, b):
+        found = otel.select(c, kind, b.search_expression, q.from_, q.to, None if source is None else source(c))
+        order = getattr(b, "order", "desc")
+        return {key: otel.page(kind, found, page_size=q.page_size, cursor=q.cursor, order=order)}
+    return handler
+
+
+def aggregator(kind):
+    return lambda c, p, q, b: otel.aggregate(c, kind, b, q.from_, q.to)
+
+
+def field_lister(kind):
+    return lambda c, p, q, b: {"field_definitions": otel.field_definitions(kind)}
+
+
+def option_lister(kind):
+    return lambda c, p, q, b: {"options": otel.options(c, kind, p["field_name"], q.from_, q.to)}
+
+
+def fetch_trace(c, p, q, b):
+    return otel.render(otel.trace_rows(c, p["trace_id"])["trace"])
+
+
+def trace_spans(c, p, q, b):
+    spans = otel.select(c, otel.SPANS, None, q.from_, q.to, otel.trace_rows(c, p["trace_id"])["spans"])
+    return {"spans": otel.page(otel.SPANS, spans, page_size=q.page_size, cursor=q.cursor, order="asc")}
+
+
+def fetch_span(c, p, q, b):
+    return otel.render(otel.span_row(c, p["trace_id"], p["span_id"]))
+
+
+def latest_evaluations(c):
+    return otel.latest(otel.evaluations(c))
+
+
 CCE, FIELDS, J, K = "/chat-completion-events", "/chat-completion-fields", "/judges", "/campaigns"
 D, R = "/datasets/{dataset_id}", "/dataset-records/{record_id}"
 
@@ -321,6 +361,35 @@ OPERATIONS: list[tuple[str, str, str, Handler, type[BaseModel] | None, type[Base
     ("PUT", R + "/payload", "datasets.records.update_payload", update_record_payload, None, wire.Payload, 204),
     ("PUT", R + "/properties", "datasets.records.update_properties", update_record_properties, None,
      wire.Properties, 204),
+    ("POST", "/logs/search", "logs.search", searcher(otel.LOGS, "logs"), wire.FeedQuery, wire.LogsBody, 200),
+    ("GET", "/logs/fields", "logs.list", field_lister(otel.LOGS), None, None, 200),
+    ("GET", "/logs/fields/{field_name}/options", "logs.fetch_options", option_lister(otel.LOGS), wire.WindowQuery,
+     None, 200),
+    ("POST", "/traces/search", "traces.search", searcher(otel.TRACES, "traces"), wire.FeedQuery,
+     wire.ExpressionBody, 200),
+    ("POST", "/traces/aggregate", "traces.aggregate", aggregator(otel.TRACES), wire.WindowQuery,
+     wire.AggregationBody, 200),
+    ("GET", "/traces/fields", "traces.get_trace_fields", field_lister(otel.TRACES), None, None, 200),
+    ("GET", "/traces/fields/{field_name}/options", "traces.fetch_options", option_lister(otel.TRACES),
+     wire.WindowQuery, None, 200),
+    ("GET", "/traces/{trace_id}", "traces.get_trace_by_id", fetch_trace, None, None, 200),
+    ("GET", "/traces/{trace_id}/spans", "traces.get_trace_spans", trace_spans, wire.FeedQuery, None, 200),
+    ("GET", "/traces/{trace_id}/spans/{span_id}", "traces.get_span_by_id", fetch_span, None, None, 200),
+    ("POST", "/spans/search", "spans.search_spans", searcher(otel.SPANS, "spans"), wire.FeedQuery,
+     wire.ExpressionBody, 200),
+    ("POST", "/spans/aggregate", "spans.aggregate", aggregator(otel.SPANS), wire.WindowQuery, wire.AggregationBody,
+     200),
+    ("POST", "/spans/evaluations/search", "spans.search_span_evaluations",
+     searcher(otel.EVALUATIONS, "span_evaluations"), wire.FeedQuery, wire.ExpressionBody, 200),
+    ("POST", "/spans/evaluations/search/latest", "spans.search_latest_span_evaluations",
+     searcher(otel.EVALUATIONS, "span_evaluations", latest_evaluations), wire.FeedQuery, wire.ExpressionBody, 200),
+    ("GET", "/spans/fields", "spans.list_span_fields", field_lister(otel.SPANS), None, None, 200),
+    ("GET", "/spans/evaluations/fields", "spans.list_span_eval_fields", field_lister(otel.EVALUATIONS), None, None,
+     200),
+    ("GET", "/spans/fields/{field_name}/options", "spans.fetch_span_field_options", option_lister(otel.SPANS),
+     wire.WindowQuery, None, 200),
+    ("GET", "/spans/evaluations/fields/{field_name}/options", "spans.fetch_span_eval_field_options",
+     option_lister(otel.EVALUATIONS), wire.WindowQuery, None, 200),
     # Not an SDK method: where export_to_jsonl's file_url points (read with the same API key).
     ("GET", "/dataset-exports/{export_id}.jsonl", "datasets.download_export", download_export, None, None, 200),
 ]

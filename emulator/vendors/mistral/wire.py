@@ -6,6 +6,7 @@ built in render.py; the tests check them strictly against the SDK's own models.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -168,3 +169,46 @@ class Payload(Wire):
 
 class Properties(Wire):
     properties: dict[str, Any]
+
+
+# ---- logs, traces, spans (otel.py) ----------------------------------------------------------------------------------
+
+
+class WindowQuery(Wire):
+    from_: Optional[datetime] = Field(None, alias="from")
+    to: Optional[datetime] = None
+
+
+class FeedQuery(WindowQuery):
+    page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
+    cursor: Optional[str] = Field(None, max_length=500)
+
+
+class ExpressionBody(Wire):
+    search_expression: Optional[str] = None
+
+
+class LogsBody(ExpressionBody):
+    order: Literal["asc", "desc"] = "desc"
+
+
+class Metric(Wire):
+    measure: str = Field(min_length=1, max_length=200)
+    aggregation: Literal["count", "count_distinct", "sum", "avg", "min", "max", "p50", "p90", "p95", "p99"]
+
+
+class TimeDimension(Wire):
+    granularity: Optional[Literal["auto", "second", "minute", "hour", "day", "week", "month"]] = None
+
+
+class OrderBy(Wire):
+    field: str = Field(min_length=1)
+    direction: Optional[Literal["asc", "desc"]] = "asc"
+
+
+class AggregationBody(ExpressionBody):
+    metric: Metric
+    dimensions: Optional[list[str]] = Field(None, max_length=10)
+    time_dimension: Optional[TimeDimension] = None
+    order_by: Optional[list[OrderBy]] = Field(None, max_length=10)
+    limit: int = Field(1000, ge=1, le=10_000)
