@@ -165,7 +165,7 @@ def list_campaigns(c, p, q, b):
 
 
 def fetch_campaign(c, p, q, b):
-    return _campaign(c, service.get_campaign(c, p["campaign_id"]))
+    return _campaign(c, service.get_campaign(c, p["campaign_id"], polled=True))
 
 
 def delete_campaign(c, p, q, b):
@@ -173,7 +173,7 @@ def delete_campaign(c, p, q, b):
 
 
 def campaign_status(c, p, q, b):
-    return {"status": service.get_campaign(c, p["campaign_id"]).status}
+    return {"status": service.get_campaign(c, p["campaign_id"], polled=True).status}
 
 
 def campaign_events(c, p, q, b):

@@ -15,6 +15,11 @@
       campaigns:
         - {name: weekly, description: ..., judge: tone, max_nb_events: 10, search_params: {filters: null},
            age_seconds: 600}           # judge: the name of a judge above
+        - name: flaky
+          judge: tone
+          timeline:                    # optional scripted steps setting `status` (the SDK's workflow states)
+            - {after_polls: 3, status: RUNNING}   # stays RUNNING for three fetch/fetch_status reads
+            - {at: 30s, status: FAILED}           # then fails 30 s after the scenario loaded
       datasets:
         - {name: golden, description: ..., records: [{payload: {messages: [...]}, properties: {}}]}
 """
@@ -30,8 +35,9 @@ from emulator.core.errors import ApiError
 from emulator.core.ids import derived_unit
 from emulator.core.namespace import Namespace
 from emulator.core.scenario import ScenarioError
+from emulator.core.timeline import StepSpec, TimelineError, build
 from emulator.vendors.mistral import datasets, generate, service, wire
-from emulator.vendors.mistral.records import Event
+from emulator.vendors.mistral.records import CAMPAIGN_LIFECYCLE, Event
 from emulator.vendors.mistral.service import Caller
 
 
@@ -73,6 +79,8 @@ class ScenarioCampaign(Strict):
     search_params: dict[str, Any] = Field(default_factory=lambda: {"filters": None})
     max_nb_events: int = Field(20, ge=1)
     age_seconds: float = Field(0, ge=0)
+    timeline: Optional[list[StepSpec]] = Field(None, description="scripted steps setting `status`; fetch and "
+                                                                 "fetch_status of this campaign count as polls")
 
 
 class ScenarioRecord(Strict):
@@ -113,10 +121,10 @@ def load(ns: Namespace, raw: Any) -> None:
     c = Caller(ns=ns, token="scenario")
     now = ns.now()
     for number, spec in enumerate(section.events):
-        where = f"mistral.events.{number}"
         if spec.generate is not None:
             if spec.event_id or spec.correlation_id:
-                raise ScenarioError(f"{where}: generated events get their own ids (drop event_id/correlation_id)")
+                raise ScenarioError("generated events get their own ids (drop event_id/correlation_id)",
+                                    ("events", number))
             for i in range(spec.generate):
                 age = spec.age_seconds + spec.spread_seconds * derived_unit(ns.seed, "mistral.age", number, i)
                 service.add_event(ns, _event(ns, spec, (number, i), now - age))
@@ -128,22 +136,28 @@ def load(ns: Namespace, raw: Any) -> None:
         try:
             service.add_event(ns, event)
         except ValueError as exc:
-            raise ScenarioError(f"{where}: {exc}") from None
+            raise ScenarioError(str(exc), ("events", number, "event_id")) from None
     by_name: dict[str, str] = {}
     for number, spec in enumerate(section.judges):
         try:
             by_name[spec.name] = service.create_judge(c, spec).id
         except ApiError as exc:
-            raise ScenarioError(f"mistral.judges.{number}: {exc.message}") from None
+            raise ScenarioError(exc.message, ("judges", number)) from None
     for number, spec in enumerate(section.campaigns):
         if spec.judge not in by_name:
-            raise ScenarioError(f"mistral.campaigns.{number}.judge: no judge named {spec.judge!r} in this scenario")
+            raise ScenarioError(f"no judge named {spec.judge!r} in this scenario", ("campaigns", number, "judge"))
         body = wire.CreateCampaign(search_params=spec.search_params, judge_id=by_name[spec.judge], name=spec.name,
                                    description=spec.description, max_nb_events=spec.max_nb_events)
         try:
-            service.create_campaign(c, body, created_at=now - spec.age_seconds)
+            campaign = service.create_campaign(c, body, created_at=now - spec.age_seconds)
         except ApiError as exc:
-            raise ScenarioError(f"mistral.campaigns.{number}: {exc.message}") from None
+            raise ScenarioError(exc.message, ("campaigns", number)) from None
+        if spec.timeline:
+            try:
+                campaign.timeline = build(spec.timeline, CAMPAIGN_LIFECYCLE, campaign.status, origin=now)
+            except TimelineError as exc:
+                raise ScenarioError(str(exc), ("campaigns", number, "timeline", exc.step)) from None
+            service.sync_campaign(c, campaign)
     for number, spec in enumerate(section.datasets):
         dataset = datasets.create_dataset(c, wire.CreateDataset(name=spec.name, description=spec.description))
         for i, item in enumerate(spec.records):
@@ -151,4 +165,4 @@ def load(ns: Namespace, raw: Any) -> None:
                 datasets.create_record(c, dataset.id, wire.CreateRecord(payload=item.payload,
                                                                         properties=item.properties))
             except ApiError as exc:
-                raise ScenarioError(f"mistral.datasets.{number}.records.{i}: {exc.message}") from None
+                raise ScenarioError(exc.message, ("datasets", number, "records", i)) from None

@@ -377,20 +377,21 @@ def create_campaign(c: Caller, body: wire.CreateCampaign, *, created_at: float |
     return campaigns(c.ns).add(campaign.id, campaign)
 
 
-def sync_campaign(c: Caller, campaign: Campaign) -> Campaign:
-    """Every read of a campaign passes here: its status catches up with the namespace clock."""
+def sync_campaign(c: Caller, campaign: Campaign, *, polled: bool = False) -> Campaign:
+    """Every read of a campaign passes here: its status catches up with the namespace clock. `polled` marks a
+    read of this campaign by id (fetch, fetch_status), which a scenario timeline's `after_polls` counts."""
     before = campaign.status
-    CAMPAIGN_LIFECYCLE.catch_up(campaign, c.now)
+    CAMPAIGN_LIFECYCLE.catch_up(campaign, c.now, polled=polled)
     if campaign.status != before:
         campaign.updated_at = campaign.status_since
     return campaign
 
 
-def get_campaign(c: Caller, campaign_id: str) -> Campaign:
+def get_campaign(c: Caller, campaign_id: str, *, polled: bool = False) -> Campaign:
     found = campaigns(c.ns).get(campaign_id)
     if found is None:
         raise error("CAMPAIGN_NOT_FOUND", f"Campaign {campaign_id!r} not found")
-    return sync_campaign(c, found)
+    return sync_campaign(c, found, polled=polled)
 
 
 def list_campaigns(c: Caller, query: wire.PageQuery) -> tuple[list[Campaign], int]:
