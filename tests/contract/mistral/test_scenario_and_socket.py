@@ -47,9 +47,14 @@ def test_the_demo_story_through_the_sdk():
         assert verdicts["I am sorry for the wait. Your refund was sent today, thank you for your patience."] == \
             "POLITE"
         assert set(verdicts.values()) <= {"POLITE", "CURT"}
-        (campaign,) = obs.campaigns.list().campaigns.results
+        flaky, campaign = obs.campaigns.list().campaigns.results  # newest first
         assert campaign.name == "prod refunds tone" and campaign.judge.id == judge.id
         assert obs.campaigns.fetch_status(campaign_id=campaign.id).status == "COMPLETED"
+        # the scripted one: RUNNING for three polls (whatever the clock says), then FAILED at 30 s
+        assert flaky.name == "flaky nightly tone"
+        app.state.world.get("demo").clock.advance(40)
+        assert [obs.campaigns.fetch_status(campaign_id=flaky.id).status for _ in range(4)] == ["RUNNING"] * 3 + [
+            "FAILED"]
         assert obs.campaigns.list_events(campaign_id=campaign.id).completion_events.count >= 2
         (dataset,) = obs.datasets.list().datasets.results
         assert obs.datasets.list_records(dataset_id=dataset.id).records.count == 1
