@@ -1,8 +1,8 @@
 """Mistral observability (beta) API: /v1/observability, as mistralai 2.9.4 calls it (`client.beta.observability`).
 
-Served: chat_completion_events (search, search_ids, fetch, fetch_similar_events, judge) and its fields group,
-judges, campaigns, datasets with records, imports, import tasks and a JSONL export. Not served yet: logs, traces
-and spans (their paths answer 404 in Mistral's envelope).
+Served: every method of beta.observability in 2.9.4: chat_completion_events (search, search_ids, fetch,
+fetch_similar_events, judge) and its fields group, judges, campaigns, datasets with records, imports, import tasks
+and a JSONL export, and logs, traces and spans (otel.py).
 
 Choices where the vendor is silent (written down here, kept consistent):
 - Auth: a bearer token is required (401 AUTH_UNAUTHORIZED otherwise); it names the namespace unless
@@ -46,6 +46,51 @@ Choices where the vendor is silent (written down here, kept consistent):
 - Imports are tasks RUNNING for 1 s + 0.2 s per record, with progress 0..99 then 100, and add their records when
   they complete. The emulator holds no files or playground conversations: a file id stands for 3-8 plausible
   conversations and a conversation id for one, both fixed by the seed.
+- Campaigns in scenarios may carry a `timeline:` (core.timeline steps setting `status`, checked against the
+  campaign lifecycle: RUNNING -> COMPLETED by time, FAILED/TIMED_OUT/TERMINATED scripted). fetch and
+  fetch_status of that campaign count as polls; lists, selected-events and reads by other routes do not. While
+  steps are left the timed move holds; after the last one, RUNNING lasts its usual duration from that step.
+  Import tasks take no timeline (scenarios create no import tasks).
+- Logs, traces and spans are derived from the stored events (otel.py), not stored: each event is one trace
+  (trace id and span ids derived from the seed and event id) of a SERVER span `POST /v1/chat/completions`
+  (starting at created_at, lasting latency_ms, or 150 ms + 12 ms per output token when unknown) and a CLIENT
+  child span `chat <model>` (operation chat, provider mistral_ai, messages as JSON text, usage, temperature,
+  finish reasons; span_attributes hold gen_ai.*, metadata.<key> and tags), and two logs on the child span:
+  `gen_ai.user.message` (body: the request text, INFO) and `gen_ai.choice` (body: the answer; WARN when the
+  finish reason is `length`, ERROR when it is `error`). finish_reason `error` makes the trace and its spans
+  status Error (else trace Unset, server span Unset, chat span Ok). Empty strings stand for absent text values,
+  as OpenTelemetry stores do; there are no retrievals, agents, workflows or cache tokens (zeros and "").
+- Span evaluations are the verdicts of COMPLETED campaigns, one per selected event, on its chat span, stamped
+  when the campaign completed: evaluation_name is the judge's name, score_label the answer (a REGRESSION number
+  as %g), score_value the number or the chosen option's index, explanation the analysis, metadata campaign_id,
+  campaign_name, judge_id, judge_type. search/latest keeps the newest per (span, evaluation_name).
+- search_expression grammar (case-insensitive keywords): `a AND b`, `a OR b` (AND binds tighter), `NOT a`,
+  parentheses; `field = v` (also ==), `!=` (also <>), `<`, `<=`, `>`, `>=`, `field [NOT] BETWEEN v AND v`,
+  `field [NOT] IN (v, ...)`, `field [NOT] LIKE 'p%_'`, `[NOT] ILIKE`, `=~ 're'` / `!~ 're'` (Python regex
+  search), `field [NOT] CONTAINS 's'`, `field [NOT] EXISTS`, `has(field, v)`, `hasAny(field, [v, ...])`,
+  `hasAll(field, [...])`, `hasToken(field, 'word')`; `map['key']` reads a MAP entry as TEXT. Values: 'single' or
+  "double" quoted strings (backslash escapes), numbers, true/false; times as ISO-8601 strings (UTC when no
+  offset). Each field type takes exactly the operators its fields list advertises (otel.TYPE_OPERATORS); a
+  condition on an absent (null) value is false, NOT negates it; EXISTS means not null and not empty. Any
+  mistake (syntax, unknown field, operator the type lacks, value of the wrong type, bad regex) is 422
+  TRACES_FILTER_QUERY_PARSE_ERROR naming the character position. A null or blank expression matches all.
+- from/to bound the kind's time (log timestamp, trace/span start_time, evaluation timestamp), inclusive; either
+  may be absent (no bound); from after to is 422 VALIDATION_ERROR. Feeds are newest first (traces, spans,
+  evaluations; logs follow `order`, default desc) and spans of one trace oldest first; `next` and `cursor`
+  both carry the opaque token of the following page (null on the last); the token holds the order and the
+  last row's (time, id), so pages are stable while events arrive and a cursor keeps its first page's order.
+- Aggregations: measure is a field name or `*` (count only); count counts non-empty values, count_distinct
+  distinct ones; sum/avg/min/max/p50..p99 work on INT and FLOAT fields (percentiles interpolate linearly),
+  metric_name is `aggregation(measure)`. Dimensions are ENUM/TEXT/BOOL/INT fields; time_dimension buckets the
+  kind's time (auto: minute up to 2 h of range, hour up to 2 days, day up to 62 days, else week; weeks start on
+  Monday, months on the 1st with granularity_seconds null). Rows are ordered by order_by (metric_value,
+  time_bucket or a dimension) and then by time bucket and dimensions ascending, nulls last; limit 1..10000. With
+  no rows and no grouping there is one row (count 0, other metrics null). meta is the from/to asked for, or the
+  earliest row time and max(now, latest row time). Unknown measure/dimension, an aggregation the type lacks or
+  a bad order_by field is 422 FIELDS_BAD_REQUEST.
+- Field options (logs/traces/spans/evaluations): the distinct values in the window, sorted, for ENUM and BOOL
+  fields, ARRAY items and MAP keys; other types answer `options: null`; an unknown field is 404 FIELDS_NOT_FOUND.
+  Unknown trace ids are 404 TRACE_NOT_FOUND, unknown span ids in a trace 404 SPAN_NOT_FOUND.
 - export_to_jsonl freezes the records ({"payload", "properties"} per line) and answers a file_url under
   /v1/observability/dataset-exports/<id>.jsonl, read with the same API key.
 """
