@@ -266,17 +266,17 @@ def _on_enter(run: ModelRun, status: str, at: float) -> None:
             run.error_description = "the candidate model did not answer the dataset's prompts"
 
 
-def sync(c: Caller, run: ModelRun) -> ModelRun:
+def sync(c: Caller, run: ModelRun, *, polled: bool = False) -> ModelRun:
     """Every read of a model run passes here: its status catches up with the namespace clock."""
-    MODEL_RUN_LIFECYCLE.catch_up(run, c.now, _on_enter)
+    MODEL_RUN_LIFECYCLE.catch_up(run, c.now, _on_enter, polled=polled)
     return run
 
 
-def get_model_run(c: Caller, run_uuid: str) -> ModelRun:
+def get_model_run(c: Caller, run_uuid: str, *, polled: bool = False) -> ModelRun:
     found = model_runs(c.ns).get(run_uuid)
     if found is None:
         raise not_found("model evaluation run", run_uuid)
-    return sync(c, found)
+    return sync(c, found, polled=polled)
 
 
 def rename_model_run(c: Caller, run_uuid: str, body: wire.RenameModelRun) -> ModelRun:

@@ -32,6 +32,9 @@ RUN_LIFECYCLE = Lifecycle(
     terminal=frozenset({SUCCESSFUL, PARTIAL, FAILED, "EVALUATION_RUN_CANCELLED"}),
     timed={QUEUED: (RUNNING, 5.0), RUNNING: (EVALUATING, 20.0), EVALUATING: (SUCCESSFUL, 10.0)},
     scripted={QUEUED: (FAILED,), RUNNING: (FAILED,), EVALUATING: (PARTIAL, FAILED)},
+    step_fields=frozenset({"error_description"}),
+    apply_fields=lambda run, fields, at: setattr(run, "error_description", fields["error_description"]),
+    id_field="evaluation_run_uuid",
 )
 SECONDS_PER_ROW_RUNNING = 2.0
 SECONDS_PER_ROW_EVALUATING = 1.0
@@ -62,6 +65,7 @@ MODEL_RUN_LIFECYCLE = Lifecycle(
     timed={M_QUEUED: (M_RUNNING, 5.0), M_RUNNING: (M_EVALUATING, 20.0), M_EVALUATING: (M_SUCCESSFUL, 10.0),
            M_CANCELLING: (M_CANCELLED, 2.0)},
     scripted={M_QUEUED: (M_FAILED,), M_RUNNING: (M_FAILED,), M_EVALUATING: (M_PARTIAL, M_FAILED)},
+    id_field="eval_run_uuid",
 )
 # Share of runs (per run, from the seed) in which one judge call fails, so the run ends PARTIALLY_SUCCESSFUL.
 JUDGE_FAILURE_RATE = 0.15

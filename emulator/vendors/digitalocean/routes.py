@@ -125,7 +125,7 @@ def run_evaluation_test_case(c, p, q, b):
 
 
 def get_evaluation_run(c, p, q, b):
-    return {"evaluation_run": render.evaluation_run(c, service.get_run(c, p["evaluation_run_uuid"]))}
+    return {"evaluation_run": render.evaluation_run(c, service.get_run(c, p["evaluation_run_uuid"], polled=True))}
 
 
 def get_evaluation_run_results(c, p, q, b):
@@ -239,7 +239,7 @@ def create_model_evaluation_run(c, p, q, b):
 
 
 def get_model_evaluation_run(c, p, q, b):
-    run = model_eval.get_model_run(c, p["eval_run_uuid"])
+    run = model_eval.get_model_run(c, p["eval_run_uuid"], polled=True)
     scored = model_eval.scored(c, run)
     rows = scored["results"] if scored else []
     window = page_window(len(rows), q.page, q.per_page)

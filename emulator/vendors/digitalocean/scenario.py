@@ -32,9 +32,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from emulator.core.errors import ApiError
 from emulator.core.namespace import Namespace
 from emulator.core.scenario import ScenarioError
+from emulator.core.timeline import StepSpec, TimelineError, build
 from emulator.vendors.digitalocean import results as gen
 from emulator.vendors.digitalocean import service, wire
-from emulator.vendors.digitalocean.records import AGENT_METRICS, Dataset
+from emulator.vendors.digitalocean.records import AGENT_METRICS, RUN_LIFECYCLE, Dataset
 from emulator.vendors.digitalocean.service import Caller
 
 
@@ -96,6 +97,7 @@ class ScenarioRun(Strict):
     outcome: Optional[Literal["EVALUATION_RUN_SUCCESSFUL", "EVALUATION_RUN_PARTIALLY_SUCCESSFUL",
                               "EVALUATION_RUN_FAILED"]] = None
     generate: int = Field(1, ge=1, le=1000)
+    timeline: Optional[list[StepSpec]] = Field(None, description="scripted steps: status, error_description")
 
 
 class Section(Strict):
@@ -107,18 +109,18 @@ class Section(Strict):
 METRIC_BY_NAME = {m.metric_name.lower(): m.metric_uuid for m in AGENT_METRICS}
 
 
-def _metric(name: str, where: str) -> str:
+def _metric(name: str, where: tuple) -> str:
     found = METRIC_BY_NAME.get(name.lower()) or (name if name in {m.metric_uuid for m in AGENT_METRICS} else None)
     if found is None:
         known = ", ".join(m.metric_name for m in AGENT_METRICS)
-        raise ScenarioError(f"{where}: no agent metric {name!r} (known: {known})")
+        raise ScenarioError(f"no agent metric {name!r} (known: {known})", where)
     return found
 
 
-def _star(star: Star | None, where: str) -> wire.StarMetric | None:
+def _star(star: Star | None, where: tuple) -> wire.StarMetric | None:
     if star is None:
         return None
-    return wire.StarMetric(metric_uuid=_metric(star.metric, where) if star.metric else None,
+    return wire.StarMetric(metric_uuid=_metric(star.metric, (*where, "star_metric", "metric")) if star.metric else None,
                            success_threshold_pct=star.success_threshold_pct, success_threshold=star.success_threshold)
 
 
@@ -146,40 +148,45 @@ def load(ns: Namespace, raw: Any) -> None:
             all_datasets.append(made.dataset_uuid)
             if spec_one.ref:
                 if spec_one.ref in datasets:
-                    raise ScenarioError(f"digitalocean.datasets.{number}: ref {spec_one.ref!r} is used twice")
+                    raise ScenarioError(f"ref {spec_one.ref!r} is used twice", ("datasets", number, "ref"))
                 datasets[spec_one.ref] = made.dataset_uuid
     for number, spec in enumerate(section.test_cases):
-        where = f"digitalocean.test_cases.{number}"
+        where = ("test_cases", number)
         specs = [ScenarioTestCase(name=f"Regression suite {i + 1}", agent_workspace_name="default-workspace")
                  for i in range(spec.generate)] if isinstance(spec, Generate) else [spec]
         for one in specs:
             try:
                 case = _test_case(c, one, datasets, all_datasets, where)
             except ApiError as exc:
-                raise ScenarioError(f"{where}: {exc.message}") from None
+                raise ScenarioError(exc.message, where) from None
             if one.ref:
                 if one.ref in cases:
-                    raise ScenarioError(f"{where}: ref {one.ref!r} is used twice")
+                    raise ScenarioError(f"ref {one.ref!r} is used twice", (*where, "ref"))
                 cases[one.ref] = case.test_case_uuid
     for number, spec in enumerate(section.runs):
-        where = f"digitalocean.runs.{number}"
+        where = ("runs", number)
         if spec.test_case not in cases:
-            raise ScenarioError(f"{where}.test_case: no test case with ref {spec.test_case!r}")
+            raise ScenarioError(f"no test case with ref {spec.test_case!r}", (*where, "test_case"))
         agents = spec.agent_uuids or ([] if spec.agent_deployment_names else [c.new_uuid()])
         body = wire.RunTestCase(test_case_uuid=cases[spec.test_case], run_name=spec.run_name, agent_uuids=agents,
                                 agent_deployment_names=spec.agent_deployment_names)
         for _ in range(spec.generate):
             try:
-                service.start_runs(c, body, created_at=c.now - spec.age_seconds, outcome=spec.outcome)
+                started = service.start_runs(c, body, created_at=c.now - spec.age_seconds, outcome=spec.outcome)
             except ApiError as exc:
-                raise ScenarioError(f"{where}: {exc.message}") from None
+                raise ScenarioError(exc.message, where) from None
+            for run in started if spec.timeline else ():
+                try:
+                    run.timeline = build(spec.timeline, RUN_LIFECYCLE, run.status, origin=c.now)
+                except TimelineError as exc:
+                    raise ScenarioError(str(exc), (*where, "timeline", exc.step)) from None
 
 
-def _test_case(c: Caller, spec: ScenarioTestCase, datasets: dict[str, str], all_datasets: list[str], where: str):
+def _test_case(c: Caller, spec: ScenarioTestCase, datasets: dict[str, str], all_datasets: list[str], where: tuple):
     def dataset_of(ref: str | None, uuid: str | None) -> str | None:
         if ref is not None:
             if ref not in datasets:
-                raise ScenarioError(f"{where}.dataset: no dataset with ref {ref!r}")
+                raise ScenarioError(f"no dataset with ref {ref!r}", (*where, "dataset"))
             return datasets[ref]
         return uuid
 
@@ -190,14 +197,16 @@ def _test_case(c: Caller, spec: ScenarioTestCase, datasets: dict[str, str], all_
         dataset_uuid = all_datasets[0]
     body = wire.CreateTestCase(
         name=spec.name or "Support answers", description=spec.description, dataset_uuid=dataset_uuid,
-        metrics=[_metric(m, f"{where}.metrics") for m in spec.metrics], star_metric=_star(spec.star_metric, where),
+        metrics=[_metric(m, (*where, "metrics", i)) for i, m in enumerate(spec.metrics)],
+        star_metric=_star(spec.star_metric, where),
         workspace_uuid=spec.workspace_uuid,
         agent_workspace_name=spec.agent_workspace_name or (None if spec.workspace_uuid else "default-workspace"))
     case = service.create_test_case(c, body)
     for number, update in enumerate(spec.updates):
-        there = f"{where}.updates.{number}"
+        there = (*where, "updates", number)
         service.update_test_case(c, case.test_case_uuid, wire.UpdateTestCase(
             name=update.name, description=update.description, dataset_uuid=dataset_of(update.dataset, None),
-            metrics=[_metric(m, f"{there}.metrics") for m in update.metrics] if update.metrics is not None else None,
+            metrics=([_metric(m, (*there, "metrics", i)) for i, m in enumerate(update.metrics)]
+                     if update.metrics is not None else None),
             star_metric=_star(update.star_metric, there)))
     return case

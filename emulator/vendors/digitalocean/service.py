@@ -376,9 +376,10 @@ def _on_enter(run: EvaluationRun, status: str, at: float) -> None:
             run.error_description = "the agent did not answer the dataset's prompts"
 
 
-def sync(c: Caller, run: EvaluationRun) -> EvaluationRun:
-    """The one place a run's status catches up with the namespace clock (every read of a run passes here)."""
-    RUN_LIFECYCLE.catch_up(run, c.now, _on_enter)
+def sync(c: Caller, run: EvaluationRun, *, polled: bool = False) -> EvaluationRun:
+    """The one place a run's status catches up with the namespace clock (every read of a run passes here);
+    `polled` marks a GET of this run, which a scenario timeline's `after_polls` counts."""
+    RUN_LIFECYCLE.catch_up(run, c.now, _on_enter, polled=polled)
     return run
 
 
@@ -436,11 +437,11 @@ def start_runs(c: Caller, body: wire.RunTestCase, *, created_at: float | None = 
     return made
 
 
-def get_run(c: Caller, run_uuid: str) -> EvaluationRun:
+def get_run(c: Caller, run_uuid: str, *, polled: bool = False) -> EvaluationRun:
     found = runs(c.ns).get(run_uuid)
     if found is None:
         raise not_found("evaluation run", run_uuid)
-    return sync(c, found)
+    return sync(c, found, polled=polled)
 
 
 def list_runs_by_test_case(c: Caller, test_case_uuid: str, version: int | None) -> list[EvaluationRun]:
