@@ -130,7 +130,7 @@ def mistral_story(url: str) -> None:
         verdicts.append(verdict.answer)
     say(f"judge {judge.name!r} ({judge.output.type}) answers: {', '.join(verdicts)}")
     check(set(verdicts) <= {o.value for o in judge.output.options}, "the verdicts are the judge's options")
-    (campaign,) = obs.campaigns.list().campaigns.results
+    campaign = next(c for c in obs.campaigns.list().campaigns.results if c.name == "prod refunds tone")
     status = obs.campaigns.fetch_status(campaign_id=campaign.id).status
     judged = obs.campaigns.list_events(campaign_id=campaign.id).completion_events.count
     say(f"campaign {campaign.name!r} is {status} over {judged} selected events")
