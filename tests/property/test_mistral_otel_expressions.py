@@ -33,7 +33,7 @@ def world():
 
 
 def _time(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    return datetime.fromisoformat(text).timestamp()
 
 
 def _like(value: str, pattern: str, fold: bool) -> bool:

@@ -16,9 +16,10 @@ import binascii
 import bisect
 import math
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from emulator.core.errors import ApiError
 from emulator.core.ids import derived_hex
@@ -272,27 +273,38 @@ def _derive(c: Caller, event: Event) -> dict[str, Any]:
 def evaluations(c: Caller) -> list[dict[str, Any]]:
     """One evaluation per event judged by a COMPLETED campaign, on the event's chat span, at its completion."""
     out = []
+    cache = service._cache(c.ns).setdefault("otel_evaluations", {})
     for campaign in list(service.campaigns(c.ns).values()):
         service.sync_campaign(c, campaign)
         if campaign.status != "COMPLETED":
             continue
-        judge = service.judges(c.ns).get_any(campaign.judge_id)
-        options = [o["value"] for o in judge.output.get("options") or ()]
-        for event, verdict in service.campaign_verdicts(c, campaign):
-            rows = _derive(c, event)
-            chat = rows["spans"][1]
-            answer = verdict["answer"]
-            if isinstance(answer, str):
-                score, label = float(options.index(answer)) if answer in options else 0.0, answer
-            else:
-                score, label = float(answer), f"{answer:g}"
-            out.append({**_identity(c, event), "_id": f"{campaign.id}:{event.event_id}",
-                        "trace_id": chat["trace_id"], "span_id": chat["span_id"], "response_id": event.event_id,
-                        "conversation_id": event.correlation_id, "timestamp": campaign.status_since,
-                        "evaluation_name": judge.name, "score_value": score, "score_label": label,
-                        "explanation": verdict["analysis"],
-                        "metadata": {"campaign_id": campaign.id, "campaign_name": campaign.name,
-                                     "judge_id": judge.id, "judge_type": judge.output["type"]}})
+        done = cache.get(campaign.id)  # a completed campaign's verdicts never change
+        if done is None:
+            done = cache[campaign.id] = _campaign_evaluations(c, campaign)
+        out.extend(done)
+    return out
+
+
+def _campaign_evaluations(c: Caller, campaign: Any) -> list[dict[str, Any]]:
+    """A completed campaign's verdicts as span evaluations, stamped when it completed."""
+    out = []
+    judge = service.judges(c.ns).get_any(campaign.judge_id)
+    options = [o["value"] for o in judge.output.get("options") or ()]
+    for event, verdict in service.campaign_verdicts(c, campaign):
+        rows = _derive(c, event)
+        chat = rows["spans"][1]
+        answer = verdict["answer"]
+        if isinstance(answer, str):
+            score, label = float(options.index(answer)) if answer in options else 0.0, answer
+        else:
+            score, label = float(answer), f"{answer:g}"
+        out.append({**_identity(c, event), "_id": f"{campaign.id}:{event.event_id}",
+                    "trace_id": chat["trace_id"], "span_id": chat["span_id"], "response_id": event.event_id,
+                    "conversation_id": event.correlation_id, "timestamp": campaign.status_since,
+                    "evaluation_name": judge.name, "score_value": score, "score_label": label,
+                    "explanation": verdict["analysis"],
+                    "metadata": {"campaign_id": campaign.id, "campaign_name": campaign.name,
+                                 "judge_id": judge.id, "judge_type": judge.output["type"]}})
     return out
 
 
@@ -363,7 +375,7 @@ def render(row: dict[str, Any]) -> dict[str, Any]:
 # ---- the search expression language ------------------------------------------------------------------------------
 
 TOKEN = re.compile(r"""\s*(?:(?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|(?P<num>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)
-                      |(?P<op>==|!=|<>|<=|>=|=~|!~|[=<>(),\[\]])|(?P<word>[A-Za-z_][A-Za-z0-9_.]*))""", re.X)
+                      |(?P<op>==|!=|<>|<=|>=|=~|!~|[=<>(),\[\]])|(?P<word>[A-Za-z_][A-Za-z0-9_.]*))""", re.VERBOSE)
 KEYWORDS = {"and", "or", "not", "like", "ilike", "in", "between", "exists", "contains", "true", "false"}
 FUNCTIONS = {"has": "has", "hasany": "hasAny", "hasall": "hasAll", "hastoken": "hasToken"}
 COMPARE = {"=": "eq", "==": "eq", "!=": "neq", "<>": "neq", "<": "lt", "<=": "lte", ">": "gt", ">=": "gte",
@@ -562,13 +574,13 @@ def _scalar(f: Field, value: Any, pos: int) -> Any:
     except ValueError:
         raise _bad(pos, f"{value!r} is not an ISO-8601 time") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return catalogue.micros(moment.timestamp())
 
 
 def _like(pattern: str, flags: int) -> re.Pattern:
     out = "".join(".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern)
-    return re.compile(out, flags | re.S)
+    return re.compile(out, flags | re.DOTALL)
 
 
 def _present(value: Any) -> bool:
@@ -601,7 +613,7 @@ def _condition(f: Field, read, op: str, value: Any, pos: int) -> Predicate:
     if op == "has":
         return lambda r: v0 in (read(r) or ())
     if op in ("like", "ilike", "not_like", "not_ilike"):
-        rx = _like(v0, re.I if "ilike" in op else 0)
+        rx = _like(v0, re.IGNORECASE if "ilike" in op else 0)
         want = not op.startswith("not_")
         return lambda r: (v := read(r)) is not None and bool(rx.fullmatch(v)) == want
     if op in ("regexp", "not_regexp"):
@@ -720,7 +732,7 @@ def _auto(low: float, high: float) -> str:
 
 
 def _bucket(moment: float, granularity: str) -> float:
-    when = datetime.fromtimestamp(moment, timezone.utc)
+    when = datetime.fromtimestamp(moment, UTC)
     if granularity == "month":
         return when.replace(day=1, hour=0, minute=0, second=0, microsecond=0).timestamp()
     if granularity == "week":

@@ -5,7 +5,7 @@ paging, aggregations computed from the data, options from the data, and the erro
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -19,7 +19,7 @@ CORR = {"ev-1": "corr-1", "ev-2": "corr-2", "ev-3": "corr-3", "ev-4": "corr-4"}
 @pytest.fixture
 def four(load, ns):
     load({"events": EVENTS})
-    return datetime.fromtimestamp(ns.now(), timezone.utc)
+    return datetime.fromtimestamp(ns.now(), UTC)
 
 
 def conversations(results):

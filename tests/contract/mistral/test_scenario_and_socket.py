@@ -128,6 +128,19 @@ def test_sdk_over_a_socket(server_url):
     with Mistral(api_key="demo", server_url=server_url) as client:
         page = client.beta.observability.chat_completion_events.search(search_params={"filters": NESTED})
         assert page.completion_events.results
+        # logs, traces and spans over the socket, with the SDK's datetime query params
+        obs = client.beta.observability
+        start = min(e.created_at for e in page.completion_events.results)
+        traces = obs.traces.search(from_=start, search_expression="has(models_used, 'mistral-large-latest')",
+                                   page_size=5).traces.results
+        assert traces and all(t.start_time >= start and "mistral-large-latest" in t.models_used for t in traces)
+        spans = obs.traces.get_trace_spans(trace_id=traces[0].trace_id).spans.results
+        assert [s.span_kind for s in spans] == ["SERVER", "CLIENT"]
+        counted = obs.spans.aggregate(metric={"measure": "*", "aggregation": "count"}, dimensions=["span_kind"])
+        assert {r.dimensions["span_kind"]: r.metric_value for r in counted.data} == {"CLIENT": 48, "SERVER": 48}
+        with pytest.raises(errors.ObservabilityError) as info:
+            obs.logs.search(search_expression="severity_text ==")
+        assert info.value.status_code == 422 and info.value.data.detail.error_code == "TRACES_FILTER_QUERY_PARSE_ERROR"
 
 
 def test_async_sdk_over_a_socket(server_url):
