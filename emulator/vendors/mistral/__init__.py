@@ -73,7 +73,8 @@ Choices where the vendor is silent (written down here, kept consistent):
   offset). Each field type takes exactly the operators its fields list advertises (otel.TYPE_OPERATORS); a
   condition on an absent (null) value is false, NOT negates it; EXISTS means not null and not empty. Any
   mistake (syntax, unknown field, operator the type lacks, value of the wrong type, bad regex) is 422
-  TRACES_FILTER_QUERY_PARSE_ERROR naming the character position. A null or blank expression matches all.
+  TRACES_FILTER_QUERY_PARSE_ERROR naming the character position, as is nesting deeper than 32 levels of
+  parentheses and NOT, or an expression over 10,000 characters. A null or blank expression matches all.
 - from/to bound the kind's time (log timestamp, trace/span start_time, evaluation timestamp), inclusive; either
   may be absent (no bound); from after to is 422 VALIDATION_ERROR. Feeds are newest first (traces, spans,
   evaluations; logs follow `order`, default desc) and spans of one trace oldest first; `next` and `cursor`

@@ -38,6 +38,7 @@ SCOPE_NAME = "mistralai.observability"
 SCOPE_VERSION = "1.0.0"
 ROOT_SPAN_NAME = "POST /v1/chat/completions"
 MAX_EXPRESSION = 10_000
+MAX_DEPTH = 32  # nested parentheses and NOTs
 MAX_AGGREGATION_LIMIT = 10_000
 PARSE_ERROR = "TRACES_FILTER_QUERY_PARSE_ERROR"
 
@@ -421,7 +422,7 @@ def _bad(pos: int, message: str) -> ApiError:
 
 class _Parser:
     def __init__(self, text: str, kind: Kind):
-        self.toks, self.i, self.kind = _tokens(text), 0, kind
+        self.toks, self.i, self.kind, self.depth = _tokens(text), 0, kind, 0
 
     @property
     def tok(self) -> Tok:
@@ -457,9 +458,16 @@ class _Parser:
             parts.append(self.negation())
         return parts[0] if len(parts) == 1 else (lambda r: all(p(r) for p in parts))
 
+    def nest(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise _bad(self.tok.pos, f"more than {MAX_DEPTH} levels of parentheses and NOT")
+
     def negation(self) -> Predicate:
         if self.word("not"):
+            self.nest()
             inner = self.negation()
+            self.depth -= 1
             return lambda r: not inner(r)
         return self.primary()
 
@@ -467,8 +475,10 @@ class _Parser:
         t = self.tok
         if t.kind == "op" and t.text == "(":
             self.i += 1
+            self.nest()
             inner = self.disjunction()
             self.punct(")")
+            self.depth -= 1
             return inner
         if t.kind == "word" and t.text.lower() in FUNCTIONS and self.toks[self.i + 1].text == "(":
             self.i += 2

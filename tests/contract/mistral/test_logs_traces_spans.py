@@ -213,9 +213,19 @@ def test_every_advertised_operator_is_exercised(obs):
     ("has(models_used, 3)", "takes a quoted string"),
     ("models_used['x'] = 'y'", "expected an operator"),
     ("input_tokens = 1 extra", "unexpected 'extra'"),
+    ("(" * 33 + "input_tokens = 1" + ")" * 33, "position 33: more than 32 levels"),
+    ("NOT " * 40 + "input_tokens = 1", "more than 32 levels"),
+    ("(" * 5000, "more than 32 levels"),
 ])
 def test_bad_expressions_are_422_naming_the_spot(obs, four, expression, match):
     api_error(422, PARSE, obs.traces.search, search_expression=expression, match=match)
+
+
+def test_nesting_up_to_the_limit_works(obs, four):
+    deep = "(" * 32 + "input_tokens = 10" + ")" * 32
+    assert conversations(obs.traces.search(search_expression=deep).traces.results) == ["corr-1"]
+    assert len(obs.traces.search(search_expression="NOT " * 31 + "input_tokens = 10").traces.results) == 3
+    api_error(422, PARSE, obs.traces.search, search_expression="x" * 10_001, match="longer than")
 
 
 def test_bad_cursor_and_window_are_422(obs, four):
