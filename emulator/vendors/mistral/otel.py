@@ -407,7 +407,10 @@ def _tokens(text: str) -> list[Tok]:
         if kind == "str":
             value: Any = re.sub(r"\\(.)", r"\1", raw[1:-1])
         elif kind == "num":
-            value = float(raw) if any(ch in raw for ch in ".eE") else int(raw)
+            try:
+                value = float(raw) if any(ch in raw for ch in ".eE") else int(raw)
+            except ValueError:
+                raise _bad(start, f"the number {raw[:20]!r}... is too long") from None
         else:
             value = raw
         out.append(Tok(kind, raw, value, start))
@@ -581,11 +584,11 @@ def _scalar(f: Field, value: Any, pos: int) -> Any:
         raise _bad(pos, f"{f.name!r} takes an ISO-8601 time in quotes, not {value!r}")
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return catalogue.micros(moment.timestamp())
+    except (ValueError, OverflowError):
         raise _bad(pos, f"{value!r} is not an ISO-8601 time") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return catalogue.micros(moment.timestamp())
 
 
 def _like(pattern: str, flags: int) -> re.Pattern:
@@ -655,9 +658,19 @@ def parse_expression(text: str | None, kind: Kind) -> Predicate | None:
 # ---- search, paging, options, aggregation -----------------------------------------------------------------------
 
 
+def _epoch(moment: datetime | None, name: str) -> float | None:
+    if moment is None:
+        return None
+    try:
+        epoch = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+        catalogue.iso(epoch)  # representable as a UTC time on the wire (years 1 to 9999)
+        return epoch
+    except (ValueError, OverflowError, OSError):
+        raise error("VALIDATION_ERROR", f"`{name}` is out of range") from None
+
+
 def _window(start: datetime | None, end: datetime | None) -> tuple[float | None, float | None]:
-    low = start.timestamp() if start else None
-    high = end.timestamp() if end else None
+    low, high = _epoch(start, "from"), _epoch(end, "to")
     if low is not None and high is not None and low > high:
         raise error("VALIDATION_ERROR", "`from` is after `to`")
     return low, high

@@ -5,7 +5,7 @@ paging, aggregations computed from the data, options from the data, and the erro
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -216,6 +216,8 @@ def test_every_advertised_operator_is_exercised(obs):
     ("(" * 33 + "input_tokens = 1" + ")" * 33, "position 33: more than 32 levels"),
     ("NOT " * 40 + "input_tokens = 1", "more than 32 levels"),
     ("(" * 5000, "more than 32 levels"),
+    ("input_tokens = " + "9" * 5000, "too long"),
+    ("start_time > '2026-13-01'", "not an ISO-8601 time"),
 ])
 def test_bad_expressions_are_422_naming_the_spot(obs, four, expression, match):
     api_error(422, PARSE, obs.traces.search, search_expression=expression, match=match)
@@ -233,6 +235,9 @@ def test_bad_cursor_and_window_are_422(obs, four):
     api_error(422, "VALIDATION_ERROR", obs.spans.search_spans, from_=four, to=four - timedelta(seconds=1),
               match="after")
     api_error(422, "VALIDATION_ERROR", obs.logs.search, page_size=0, match="page_size")
+    far = datetime(9999, 12, 31, 23, 59, tzinfo=timezone(-timedelta(hours=23)))
+    api_error(422, "VALIDATION_ERROR", obs.traces.aggregate, to=far, metric={"measure": "*", "aggregation": "count"},
+              match="`to` is out of range")
 
 
 def test_from_and_to_bound_every_search(obs, four):
