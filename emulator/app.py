@@ -21,6 +21,7 @@ from emulator.core import scenario as scenarios
 from emulator.core.errors import KINDS, ApiError
 from emulator.core.faults import SCOPE_KEY, ConnectionDropped
 from emulator.core.http import credential_of
+from emulator.core.journal import Entry
 from emulator.core.namespace import Settings, World, resolve_name
 from emulator.vendors.registry import Vendor, vendors
 
@@ -78,13 +79,13 @@ class JournalMiddleware:
             headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
             name = resolve_name(headers, credential_of(headers))
             vendor = next((v.name for v in self.served if scope["path"].startswith(v.prefix)), None)
-            tag = {"vendor": vendor, "operation": None, "namespace": name}
-        ns = self.world.get(tag["namespace"])
-        ns.journal.record(time=ns.now(), method=scope["method"], path=scope["path"],
-                          query=scope["query_string"].decode("latin-1"), vendor=tag["vendor"],
-                          operation=tag["operation"], status=status, namespace=ns.name,
-                          faults=tuple(tag.get("faults", ())), resource=tag.get("resource"), state=tag.get("state"),
-                          terminal=tag.get("terminal"))
+            tag = {"vendor": vendor, "operation": None, "namespace": name, "ns": self.world.get(name)}
+        ns = tag["ns"]
+        faults = tag.get("faults")
+        ns.journal.add(Entry(ns.journal.next_seq, ns.clock.now(), scope["method"], scope["path"],
+                             scope["query_string"].decode("latin-1"), tag["vendor"], tag["operation"], status,
+                             ns.name, tuple(faults) if faults else (), tag.get("resource"), tag.get("state"),
+                             tag.get("terminal")))
 
 
 def build_app(settings: Settings | None = None, scenario_files: Iterable[str | Path] = ()) -> Starlette:

@@ -220,7 +220,7 @@ def _response(rule: FaultSpec, vendor: str, renderer: Callable[[str, str], Optio
 
 async def before_operation(request: Request, ns: Namespace, vendor: str, operation: str) -> Response | None:
     """Tag the request for the journal; answer a scripted fault's response if a rule fires on this call."""
-    tag = {"vendor": vendor, "operation": operation, "namespace": ns.name}
+    tag = {"vendor": vendor, "operation": operation, "namespace": ns.name, "ns": ns}
     request.scope[SCOPE_KEY] = tag
     current_tag.set(tag)
     if not ns.faults:

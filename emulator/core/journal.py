@@ -9,8 +9,7 @@ from __future__ import annotations
 import fnmatch
 from collections import deque
 from contextvars import ContextVar
-from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 DEFAULT_CAPACITY = 10_000
 # The journal tag of the request being handled (vendor, operation, namespace...), so deeper code can add to it.
@@ -25,8 +24,9 @@ def note_state(resource: str | None, state: str, terminal: bool) -> None:
         tag["resource"], tag["state"], tag["terminal"] = resource, state, terminal
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
+    """One request (a tuple: the journal records every vendor request, so it must be cheap to make)."""
+
     seq: int
     time: float
     method: str
@@ -42,10 +42,9 @@ class Entry:
     terminal: bool | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {"seq": self.seq, "time": self.time, "method": self.method, "path": self.path, "query": self.query,
-                "vendor": self.vendor, "operation": self.operation, "status": self.status,
-                "namespace": self.namespace, "faults": list(self.faults), "resource": self.resource, "state": self.state,
-                "terminal": self.terminal}
+        body = self._asdict()
+        body["faults"] = list(self.faults)
+        return body
 
 
 class Journal:
@@ -54,7 +53,10 @@ class Journal:
         self.next_seq = 1
 
     def record(self, **fields: Any) -> Entry:
-        entry = Entry(seq=self.next_seq, **fields)
+        return self.add(Entry(self.next_seq, **fields))
+
+    def add(self, entry: Entry) -> Entry:
+        """Append an entry numbered `next_seq` (the middleware builds it positionally: it runs on every request)."""
         self.next_seq += 1
         self.entries.append(entry)
         return entry

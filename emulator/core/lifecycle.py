@@ -80,20 +80,15 @@ class Lifecycle:
 
         `polled` says this is a read of this very resource (a GET by id), which counts toward `after_polls`.
         """
-        if polled:
-            try:
-                self._catch_up(resource, now, on_enter, polled)
-            finally:
-                note_state(getattr(resource, self.id_field, None), resource.status, resource.status in self.terminal)
-        else:
-            self._catch_up(resource, now, on_enter, polled)
-
-    def _catch_up(self, resource: Stateful, now: float, on_enter: OnEnter | None, polled: bool) -> None:
         timeline = getattr(resource, "timeline", None)
         if timeline is not None:
             self._follow(resource, timeline, now, on_enter, polled)
-            if resource.timeline is not None:
-                return  # steps left: the timeline alone moves the resource
+        if timeline is None or resource.timeline is None:  # no steps left: the timed moves apply
+            self._timed(resource, now, on_enter)
+        if polled:  # the journal records which resource this read answered, and in what state
+            note_state(getattr(resource, self.id_field, None), resource.status, resource.status in self.terminal)
+
+    def _timed(self, resource: Stateful, now: float, on_enter: OnEnter | None) -> None:
         while True:
             step = self.timed.get(resource.status)
             if step is None:
