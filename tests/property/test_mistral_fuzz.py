@@ -35,8 +35,31 @@ conditions = st.fixed_dictionaries({"field": st.sampled_from(["model", "tags", "
                                    optional={"value": json_values})
 bodies = (json_values | st.dictionaries(field_names, json_values | conditions, max_size=6)
           | st.fixed_dictionaries({"search_params": st.fixed_dictionaries({"filters": conditions | json_values})}))
+# search expressions: a soup of the grammar's tokens, fields and values (logs/traces/spans)
+expression_tokens = st.sampled_from(["AND", "OR", "NOT", "(", ")", "=", "!=", "<", ">=", "=~", "!~", "LIKE", "ILIKE",
+                                     "IN", "BETWEEN", "EXISTS", "CONTAINS", "has(", "hasAny(", "hasToken(", ",",
+                                     "[", "]", "'a%'", "'('", "1", "-2.5", "1e999", "true", "input_tokens",
+                                     "user_id", "start_time", "models_used", "span_attributes", "'x'",
+                                     "'2026-01-01T00:00:00Z'", "severity_text", "score_value", "nope", "\"q\""])
+expressions = st.lists(expression_tokens, max_size=12).map(" ".join)
+odd_times = st.sampled_from(["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-23:59", "2026-01-01T00:00:00Z",
+                             "2026-01-01", "1e20", "2026-13-01T00:00:00Z"])
+bodies = bodies | st.fixed_dictionaries({"search_expression": expressions}, optional={
+    "metric": st.fixed_dictionaries({"measure": st.sampled_from(["*", "input_tokens", "user_id", "duration_ns",
+                                                                 "x"]),
+                                     "aggregation": st.sampled_from(["count", "sum", "p99", "max", "avg"])}),
+    "dimensions": st.lists(st.sampled_from(["user_id", "status_code", "span_kind", "models_used", "x"]),
+                           max_size=2),
+    "time_dimension": st.none() | st.fixed_dictionaries({"granularity": st.sampled_from(
+        ["auto", "second", "week", "month", "x"])}),
+    "order_by": st.lists(st.fixed_dictionaries({"field": st.sampled_from(["metric_value", "time_bucket",
+                                                                         "user_id", "x"])},
+                                               optional={"direction": st.sampled_from(["asc", "desc", "x"])}),
+                         max_size=2),
+    "order": st.sampled_from(["asc", "desc", "x"]), "limit": st.integers(-1, 20_000)})
 queries = st.dictionaries(st.sampled_from(["page_size", "page", "cursor", "q", "operator", "type_filter",
-                                           "model_filter", "from", "to"]), st.text(max_size=8), max_size=4)
+                                           "model_filter", "from", "to"]), st.text(max_size=8) | odd_times,
+                          max_size=4)
 
 
 @pytest.fixture(scope="module")
