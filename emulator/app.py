@@ -12,16 +12,15 @@ from typing import Iterable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from emulator.control import routes as control
 from emulator.core import scenario as scenarios
 from emulator.core.errors import KINDS, ApiError
-from emulator.core.faults import SCOPE_KEY, ConnectionDropped
+from emulator.core.faults import SCOPE_KEY, DroppedConnection
 from emulator.core.http import credential_of
-from emulator.core.journal import Entry
 from emulator.core.namespace import Settings, World, resolve_name
 from emulator.vendors.registry import Vendor, vendors
 
@@ -42,38 +41,32 @@ def _renderer_for(path: str, served: list[Vendor]):
     return control.render_error
 
 
-class JournalMiddleware:
-    """Records every vendor request in its namespace's journal once it has been answered."""
+class Journaling:
+    """Records every vendor request in its namespace's journal once it has been answered.
 
-    def __init__(self, app, world: World, served: list[Vendor]):
-        self.app = app
+    It wraps each vendor endpoint (and the 404/405/500 handlers) rather than the whole app: the journal runs on
+    every request, and an ASGI middleware layer cost a fifth of a GET's instructions.
+    """
+
+    def __init__(self, world: World, served: list[Vendor]):
         self.world = world
         self.served = served
 
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(control.PREFIX):
-            await self.app(scope, receive, send)
-            return
-        status = 0
+    def endpoint(self, handler):
+        async def call(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except Exception:
+                self.record(request.scope, 500)
+                raise
+            self.record(request.scope, 0 if isinstance(response, DroppedConnection) else response.status_code)
+            return response
+        return call
 
-        async def capture(message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
+    def route(self, route: Route) -> Route:
+        return Route(route.path, self.endpoint(route.endpoint), methods=route.methods, name=route.name)
 
-        try:
-            await self.app(scope, receive, capture)
-        except ConnectionDropped:
-            status = 0
-            raise
-        except Exception:
-            status = 500
-            raise
-        finally:
-            self._record(scope, status)
-
-    def _record(self, scope, status: int) -> None:
+    def record(self, scope, status: int) -> None:
         tag = scope.get(SCOPE_KEY)
         if tag is None:  # answered before a vendor knew the operation (unknown path, bad credentials)
             headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
@@ -81,16 +74,14 @@ class JournalMiddleware:
             vendor = next((v.name for v in self.served if scope["path"].startswith(v.prefix)), None)
             tag = {"vendor": vendor, "operation": None, "namespace": name, "ns": self.world.get(name)}
         ns = tag["ns"]
-        faults = tag.get("faults")
-        ns.journal.add(Entry(ns.journal.next_seq, ns.clock.now(), scope["method"], scope["path"],
-                             scope["query_string"].decode("latin-1"), tag["vendor"], tag["operation"], status,
-                             ns.name, tuple(faults) if faults else (), tag.get("resource"), tag.get("state"),
-                             tag.get("terminal")))
+        ns.journal.answered(ns.clock.now(), scope["method"], scope["path"], scope["query_string"], status, tag)
 
 
 def build_app(settings: Settings | None = None, scenario_files: Iterable[str | Path] = ()) -> Starlette:
     served = vendors()
     world = World(settings or Settings())
+
+    journal = Journaling(world, served)
 
     async def http_error(request: Request, exc: HTTPException) -> Response:
         kind = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "invalid_request")
@@ -100,7 +91,10 @@ def build_app(settings: Settings | None = None, scenario_files: Iterable[str | P
             message = f"{request.method} is not allowed on {request.url.path}"
         else:
             message = str(exc.detail)
-        return _renderer_for(request.url.path, served)(ApiError(kind, message))
+        response = _renderer_for(request.url.path, served)(ApiError(kind, message))
+        if not request.url.path.startswith(control.PREFIX):
+            journal.record(request.scope, response.status_code)
+        return response
 
     async def crash(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -108,9 +102,8 @@ def build_app(settings: Settings | None = None, scenario_files: Iterable[str | P
             ApiError("internal", "the emulator hit an internal error; see its log")
         )
 
-    routes = [route for vendor in served for route in vendor.routes()] + control.routes()
-    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error, Exception: crash},
-                    middleware=[Middleware(JournalMiddleware, world=world, served=served)])
+    routes = [journal.route(route) for vendor in served for route in vendor.routes()] + control.routes()
+    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error, Exception: crash})
     app.state.world = world
     app.state.vendors = served
     app.state.error_renderers = {v.name: v.render_code or _no_codes(v) for v in served}

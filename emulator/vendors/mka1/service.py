@@ -11,6 +11,7 @@ from functools import lru_cache
 from operator import attrgetter
 from typing import Any, Iterable, Mapping
 
+from emulator.core.journal import note_state
 from emulator.core.errors import ApiError, conflict, invalid, not_found
 from emulator.core.ids import derived_hex, derived_unit
 from emulator.core.namespace import Namespace
@@ -278,7 +279,9 @@ def sync(c: Caller, run: Run, now: float | None = None, *, polled: bool = False)
 
     `polled` marks a read of this run by id, which a scenario timeline's `after_polls` counts.
     """
-    if run.status in RUN_LIFECYCLE.terminal and run.timeline is None and not polled:
+    if run.status in RUN_LIFECYCLE.terminal and run.timeline is None:  # at rest: nothing to catch up on
+        if polled:
+            note_state(run.id, run.status, True)
         return run
     now = c.now if now is None else now
     if run.waits_for is not None and not _release(c, run, now):
