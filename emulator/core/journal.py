@@ -47,42 +47,28 @@ class Entry(NamedTuple):
         return body
 
 
-class Answered(NamedTuple):
-    """A request as the middleware saw it, turned into an Entry only when someone reads the journal (recording
-    runs on every request; reading is rare)."""
-
-    seq: int
-    time: float
-    method: str
-    path: str
-    query: bytes
-    status: int
-    tag: dict
-
-    def entry(self) -> Entry:
-        tag, faults = self.tag, self.tag.get("faults")
-        return Entry(self.seq, self.time, self.method, self.path, self.query.decode("latin-1"), tag["vendor"],
-                     tag["operation"], self.status, tag["namespace"], tuple(faults) if faults else (),
-                     tag.get("resource"), tag.get("state"), tag.get("terminal"))
-
-
 class Journal:
     def __init__(self, capacity: int = DEFAULT_CAPACITY):
-        self.entries: deque[Entry | tuple] = deque(maxlen=capacity)  # tuples: Answered fields, unread
+        self.entries: deque[Entry | tuple] = deque(maxlen=capacity)  # plain tuples: see answered()
         self.next_seq = 1
 
     def record(self, **fields: Any) -> Entry:
         return self.add(Entry(self.next_seq, **fields))
 
-    def add(self, entry: Entry | Answered) -> Entry | Answered:
+    def add(self, entry: Entry) -> Entry:
         """Append an entry numbered `next_seq`."""
         self.next_seq += 1
         self.entries.append(entry)
         return entry
 
     def answered(self, time: float, method: str, path: str, query: bytes, status: int, tag: dict) -> None:
-        """The middleware's record of one request (kept raw; see Answered)."""
-        self.entries.append((self.next_seq, time, method, path, query, status, tag))  # a plain tuple is cheapest
+        """The app's record of one request: a plain tuple of atomic values (Entry's fields, the query still
+        bytes). Python's GC stops tracking such tuples, so a full journal adds nothing to collections, and the
+        decoding waits until someone reads the journal."""
+        faults = tag.get("faults")
+        self.entries.append((self.next_seq, time, method, path, query, tag["vendor"], tag["operation"], status,
+                             tag["namespace"], tuple(faults) if faults else (), tag.get("resource"),
+                             tag.get("state"), tag.get("terminal")))
         self.next_seq += 1
 
     def clear(self) -> None:
@@ -94,7 +80,7 @@ class Journal:
         squashed = squash(operation) if operation else None
         for entry in self.entries:
             if type(entry) is tuple:
-                entry = Answered(*entry).entry()
+                entry = Entry(*entry[:4], entry[4].decode("latin-1"), *entry[5:])
             if since is not None and entry.seq <= since:
                 continue
             if vendor is not None and entry.vendor != vendor:
