@@ -1,13 +1,17 @@
-"""List pagination over the store's ordered indexes.
+"""List pagination over the store's ordered indexes, one function per vendor style.
 
-`after_page` implements the `after`/`limit` cursor style: the cursor is the id of the last item of the previous
-page; items are visited from the index, so a page costs O(log n + page + skipped by the filter).
+- `after_page`: the `after`/`limit` cursor (MKA1): the cursor is the id of the last item of the previous page.
+- `marker_page`: BCE `marker`/`maxKeys` (Qianfan): the marker is the id of the first item of the page.
+- `keyset_page`: a cursor over sorted keys other than insertion order (Mistral's event feed).
+- `page_window` / `numbered_page`: `page`/`per_page` lists with a total (DigitalOcean, Mistral).
+
+Items are visited from the index, so a page costs O(log n + page + skipped by the filter).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Generic, TypeVar
+from typing import Callable, Generic, Hashable, TypeVar
 
 from sortedcontainers import SortedList
 
@@ -15,6 +19,7 @@ from emulator.core.errors import ApiError
 from emulator.core.store import Collection
 
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
 
 
 @dataclass
@@ -152,3 +157,53 @@ def page_window(total: int, page: int, per_page: int) -> PageWindow:
     if page < 1 or per_page < 1:
         raise ApiError("invalid_request", "page and per_page must be at least 1")
     return PageWindow(page, per_page, total)
+
+
+def numbered_page(
+    collection: Collection[T],
+    index: SortedList,
+    *,
+    page: int,
+    page_size: int,
+    keep: Callable[[T], bool] | None = None,
+    newest_first: bool = True,
+) -> tuple[list[T], int]:
+    """The records on 1-based page `page` of `index` (those passing `keep`) and how many there are in all.
+
+    Without a filter a page is a positional slice of the index; with one, the total needs a pass over it.
+    """
+    if keep is None:
+        window = page_window(len(index), page, page_size)
+        if newest_first:
+            seqs = list(index[window.total - window.stop:window.total - window.start])
+            seqs.reverse()
+        else:
+            seqs = list(index[window.start:window.stop])
+        return collection.many(seqs), window.total
+    ordered = reversed(index) if newest_first else iter(index)
+    matched = [record for record in map(collection.by_seq, ordered) if keep(record)]
+    window = page_window(len(matched), page, page_size)
+    return matched[window.start:window.stop], window.total
+
+
+def keyset_page(
+    keys: SortedList,
+    *,
+    after: K | None,
+    limit: int,
+    keep: Callable[[K], bool] | None = None,
+) -> tuple[list[K], bool]:
+    """Up to `limit` keys of `keys` (ascending) strictly after `after` that pass `keep`, and whether more follow.
+
+    For feeds ordered by a key of their own (an event's timestamp): the cursor is the last key served, so a page
+    stays stable when keys are inserted anywhere between calls.
+    """
+    found: list[K] = []
+    visit = keys.irange(minimum=after, inclusive=(False, True)) if after is not None else iter(keys)
+    for key in visit:
+        if keep is not None and not keep(key):
+            continue
+        if len(found) == limit:
+            return found, True
+        found.append(key)
+    return found, False

@@ -12,7 +12,7 @@ from typing import Any
 
 from emulator.core.jsonio import dumps
 from emulator.core.namespace import Namespace
-from emulator.core.pages import numbered_page
+from emulator.core.pagination import numbered_page
 from emulator.core.store import Collection
 from emulator.vendors.mistral import PREFIX, generate, wire
 from emulator.vendors.mistral.errors import error

@@ -19,7 +19,7 @@ from emulator.core.errors import ApiError
 from emulator.core.ids import derived_hex
 from emulator.core.jsonio import dumps, loads
 from emulator.core.namespace import Namespace
-from emulator.core.pages import keyset_page, numbered_page
+from emulator.core.pagination import keyset_page, numbered_page
 from emulator.core.store import Collection
 from emulator.vendors.mistral import fields as catalogue
 from emulator.vendors.mistral import judging, wire
