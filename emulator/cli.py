@@ -43,7 +43,7 @@ def validate(args: argparse.Namespace) -> int:
     for name in args.files:
         try:
             text = open(name, encoding="utf-8").read()
-            scenarios.check(text, name, app.state.scenario_loaders, app.state.error_renderers)
+            scenarios.check(text, name, app.state.vendors)
         except OSError as exc:
             print(f"{name}: cannot read: {exc.strerror}", file=sys.stderr)
             failed += 1

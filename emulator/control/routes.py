@@ -18,9 +18,8 @@ from emulator.core import faults as fault_rules
 from emulator.core import scenario as scenarios
 from emulator.core import snapshot
 from emulator.core.errors import ApiError
-from emulator.core.http import credential_of, headers_of
 from emulator.core.jsonio import dumps, loads
-from emulator.core.namespace import Namespace, resolve_name
+from emulator.core.namespace import Namespace
 from emulator.core.validation import parse, parse_query
 
 PREFIX = "/_emulator"
@@ -61,8 +60,8 @@ def _json(body: Any, status: int = 200) -> Response:
 
 
 def _name(request: Request) -> str:
-    headers = headers_of(request)
-    return resolve_name(headers, credential_of(headers))
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in request.scope["headers"]}
+    return request.app.state.vendors.namespace_of(headers)
 
 
 def namespace(request: Request) -> Namespace:
@@ -98,7 +97,7 @@ def endpoint(handler: Handler, status: int = 200):
 
 
 async def health(request: Request) -> Any:
-    return {"status": "ok", "vendors": [v.name for v in request.app.state.vendors]}
+    return {"status": "ok", "vendors": request.app.state.vendors.names}
 
 
 async def reset(request: Request) -> Any:
@@ -115,8 +114,7 @@ async def load_scenario(request: Request) -> Any:
     app = request.app
     try:
         scenario = scenarios.parse_scenario(text, "body")
-        name = scenarios.apply(app.state.world, scenario, app.state.scenario_loaders,
-                               renderers=app.state.error_renderers, namespace=_name(request))
+        name = scenarios.apply(app.state.world, scenario, app.state.vendors, namespace=_name(request))
     except scenarios.ScenarioError as exc:
         raise ApiError("invalid_request", str(exc), details={"line": exc.line}) from None
     ns = app.state.world.get(name)
@@ -175,7 +173,7 @@ async def list_faults(request: Request) -> Any:
 async def add_fault(request: Request) -> Any:
     spec = await _body(request, fault_rules.FaultSpec)
     try:
-        fault = fault_rules.add(namespace(request), spec, request.app.state.error_renderers)
+        fault = fault_rules.add(namespace(request), spec, request.app.state.vendors)
     except ValueError as exc:
         raise ApiError("invalid_request", str(exc)) from None
     return fault.describe()

@@ -6,8 +6,8 @@ every one, or with a seeded probability, at most `times` times. It answers a ven
 (`error: InternalError`), rendered in the vendor's envelope and status, or a raw `status`/`body`/`headers`, or
 drops the connection; `latency` delays the call (alone, or before the error).
 
-Every vendor request passes `before_operation` once its namespace and operation are known: it tags the request
-for the journal and answers the fault's response, if a rule fires.
+Every vendor request passes `answer` once its caller is accepted (core.operations.serve): the first rule that
+fires answers for the vendor, in the vendor's own envelope (its `render_code`).
 """
 
 from __future__ import annotations
@@ -16,22 +16,21 @@ import asyncio
 import fnmatch
 from dataclasses import dataclass
 from weakref import WeakKeyDictionary
-from typing import Annotated, Any, Callable, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Iterable, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
-from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from emulator.core.ids import derived_unit
-from emulator.core.journal import current_tag, squash
+from emulator.core.journal import squash
 from emulator.core.jsonio import dumps
 from emulator.core.namespace import Namespace
 from emulator.core.timeline import Duration, seconds
 
-SCOPE_KEY = "emulator"
-# How a vendor renders one of its error codes (None when it has no such code); set by the app at start.
-Renderers = dict[str, Callable[[str, str], Optional[Response]]]
+if TYPE_CHECKING:  # pragma: no cover
+    from emulator.core.operations import Call
+    from emulator.core.vendor import Vendor
 
 
 # `nth: 2` or `nth: [1, 3]` (a single call is made a list by a before-validator; the schema allows both).
@@ -46,7 +45,7 @@ class FaultSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     id: Optional[str] = Field(None, description="a name to delete the rule by (one is made up if absent)")
-    vendor: Optional[str] = Field(None, description="mka1, qianfan, mistral or digitalocean")
+    vendor: Optional[str] = Field(None, description="the vendor's name (GET /_emulator/health lists them)")
     operation: Optional[str] = Field(None, description="the SDK's operation name or Qianfan's Action; "
                                                        "case, `_` and `-` are ignored (getEvalRun = get_eval_run)")
     method: Optional[str] = Field(None, description="HTTP method")
@@ -132,23 +131,24 @@ class FaultError(ValueError):
         self.field = field
 
 
-def check(spec: FaultSpec, renderers: Renderers) -> None:
+def check(spec: FaultSpec, vendors: Iterable["Vendor"]) -> None:
     """Refuse a rule whose error code no vendor it could match would know (FaultError, a ValueError)."""
-    if spec.vendor is not None and spec.vendor not in renderers:
-        raise FaultError(f"vendor {spec.vendor!r} is not served; use one of {', '.join(sorted(renderers))}",
+    served = {v.name: v for v in vendors}
+    if spec.vendor is not None and spec.vendor not in served:
+        raise FaultError(f"vendor {spec.vendor!r} is not served; use one of {', '.join(sorted(served))}",
                          "vendor")
     if spec.error is None:
         return
-    candidates = [spec.vendor] if spec.vendor else sorted(renderers)
-    unknown = [v for v in candidates if renderers[v](spec.error, "") is None]
+    candidates = [spec.vendor] if spec.vendor else sorted(served)
+    unknown = [v for v in candidates if served[v].render_code(spec.error, "", None) is None]
     if unknown:
         raise FaultError(f"error {spec.error!r} is not an error code of {', '.join(unknown)}"
                          + ("" if spec.vendor else "; name the vendor, or use a neutral kind such as internal"),
                          "error")
 
 
-def add(ns: Namespace, spec: FaultSpec, renderers: Renderers) -> Fault:
-    check(spec, renderers)
+def add(ns: Namespace, spec: FaultSpec, vendors: Iterable["Vendor"]) -> Fault:
+    check(spec, vendors)
     data = spec.model_dump(exclude_none=True, exclude_defaults=True)
     added = ns.extras["faults.added"] = ns.extras.get("faults.added", 0) + 1  # not the RNG: ids stay put
     ident = spec.id or f"fault_{added}"
@@ -165,11 +165,11 @@ def remove(ns: Namespace, ident: str) -> bool:
     return len(ns.faults) < before
 
 
-def _matches(rule: FaultSpec, vendor: str, operation: str, method: str, path: str) -> bool:
-    return ((rule.vendor is None or rule.vendor == vendor)
-            and (rule.operation is None or squash(rule.operation) == squash(operation))
-            and (rule.method is None or rule.method == method)
-            and (rule.path is None or fnmatch.fnmatchcase(path, rule.path)))
+def _matches(rule: FaultSpec, call: "Call") -> bool:
+    return ((rule.vendor is None or rule.vendor == call.vendor.name)
+            and (rule.operation is None or call.vendor.operation(rule.operation) is call.operation)
+            and (rule.method is None or rule.method == call.method)
+            and (rule.path is None or fnmatch.fnmatchcase(call.path, rule.path)))
 
 
 def _fires(ns: Namespace, fault: Fault) -> bool:
@@ -187,6 +187,8 @@ class DroppedConnection(Response):
     """Starts the response, then fails, so the server closes the connection mid-answer (the client sees a
     transport error, as when a vendor's load balancer drops it)."""
 
+    dropped = True  # the journal records status 0
+
     def __init__(self) -> None:
         super().__init__(status_code=200, headers={"content-length": "64"})
 
@@ -199,11 +201,11 @@ class ConnectionDropped(ConnectionError):
     """Raised inside the app to drop a connection; in process (TestClient) the caller sees it directly."""
 
 
-def _response(rule: FaultSpec, vendor: str, renderer: Callable[[str, str], Optional[Response]]) -> Response | None:
+def _response(rule: FaultSpec, call: "Call") -> Response | None:
     if rule.drop:
         return DroppedConnection()
     if rule.error is not None:
-        response = renderer(rule.error, rule.message or f"scripted fault: {rule.error}")
+        response = call.vendor.render_code(rule.error, rule.message or f"scripted fault: {rule.error}", call)
         if response is None:  # checked when the rule was added; a vendor-less rule may still miss one vendor
             return None
     elif rule.status is not None:
@@ -218,26 +220,23 @@ def _response(rule: FaultSpec, vendor: str, renderer: Callable[[str, str], Optio
     return response
 
 
-async def before_operation(request: Request, ns: Namespace, vendor: str, operation: str) -> Response | None:
-    """Tag the request for the journal; answer a scripted fault's response if a rule fires on this call."""
-    tag = {"vendor": vendor, "operation": operation, "namespace": ns.name, "ns": ns}
-    request.scope[SCOPE_KEY] = tag
-    current_tag.set(tag)
-    if not ns.faults:
-        return None
-    method, path = request.method, request.url.path
-    renderers: Renderers = request.app.state.error_renderers
-    answer: Response | None = None
+async def answer(call: "Call") -> Response | None:
+    """The response of the first rule that fires on this call, if any; every matching rule counts the call, and
+    every firing rule's latency is waited for."""
+    ns = call.ns
+    response: Response | None = None
     for fault in ns.faults:
         rule = fault.rule
-        if not _matches(rule, vendor, operation, method, path):
+        if not _matches(rule, call):
             continue
         fault.matched += 1  # every matching call counts, even one an earlier rule answers (nth stays true)
-        if answer is not None or not _fires(ns, fault):
+        if response is not None or not _fires(ns, fault):
             continue
         fault.fired += 1
-        tag.setdefault("faults", []).append(fault.id)
+        if call.faults is None:
+            call.faults = []
+        call.faults.append(fault.id)
         if rule.latency:
             await asyncio.sleep(rule.latency)
-        answer = _response(rule, vendor, renderers[vendor])
-    return answer  # None when no rule fired, or only delays
+        response = _response(rule, call)
+    return response  # None when no rule fired, or only delays

@@ -9,19 +9,22 @@ from __future__ import annotations
 import fnmatch
 from collections import deque
 from contextvars import ContextVar
-from typing import Any, Iterator, NamedTuple
+from typing import TYPE_CHECKING, Any, Iterator, NamedTuple
+
+if TYPE_CHECKING:  # pragma: no cover
+    from emulator.core.operations import Call
 
 DEFAULT_CAPACITY = 10_000
-# The journal tag of the request being handled (vendor, operation, namespace...), so deeper code can add to it.
-current_tag: ContextVar[dict | None] = ContextVar("emulator_journal_tag", default=None)
+# The call being handled, so deep code (a lifecycle's catch-up) can note on it which resource it answered.
+current_call: "ContextVar[Call | None]" = ContextVar("emulator_current_call", default=None)
 
 
 def note_state(resource: str | None, state: str, terminal: bool) -> None:
     """Record which resource a read by id answered and in what status (for "stopped polling at a terminal
     state"; the id is recorded because some vendors, like Qianfan, carry it in the body, not the path)."""
-    tag = current_tag.get()
-    if tag is not None:
-        tag["resource"], tag["state"], tag["terminal"] = resource, state, terminal
+    call = current_call.get()
+    if call is not None:
+        call.resource, call.state, call.terminal = resource, state, terminal
 
 
 class Entry(NamedTuple):
@@ -61,14 +64,15 @@ class Journal:
         self.entries.append(entry)
         return entry
 
-    def answered(self, time: float, method: str, path: str, query: bytes, status: int, tag: dict) -> None:
+    def answered(self, time: float, call: "Call", status: int, namespace: str) -> None:
         """The app's record of one request: a plain tuple of atomic values (Entry's fields, the query still
         bytes). Python's GC stops tracking such tuples, so a full journal adds nothing to collections, and the
         decoding waits until someone reads the journal."""
-        faults = tag.get("faults")
-        self.entries.append((self.next_seq, time, method, path, query, tag["vendor"], tag["operation"], status,
-                             tag["namespace"], tuple(faults) if faults else (), tag.get("resource"),
-                             tag.get("state"), tag.get("terminal")))
+        scope = call.scope
+        faults = call.faults
+        self.entries.append((self.next_seq, time, scope["method"], scope["path"], scope["query_string"],
+                             call.vendor.name, call.name, status, namespace, tuple(faults) if faults else (),
+                             call.resource, call.state, call.terminal))
         self.next_seq += 1
 
     def clear(self) -> None:

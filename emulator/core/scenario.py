@@ -1,6 +1,6 @@
 """Scenario files: YAML (safe-loaded) that sets up a namespace: seed, clock, vendor resources and faults.
 
-The top level is vendor-neutral; each vendor validates and loads its own section (see vendors.registry). Every
+The top level is vendor-neutral; each vendor validates and loads its own section (core.vendor.Vendor). Every
 mistake is reported with the file and the line it is on: pydantic's error location is walked down the YAML
 node tree to the node it names.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Literal, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Literal, Mapping, Optional
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from emulator.core import faults as fault_rules
 from emulator.core.namespace import DEFAULT_NAMESPACE, Settings, World
 
-Loader = Callable[[Any, Any], None]
+if TYPE_CHECKING:  # pragma: no cover
+    from emulator.core.vendor import Vendor
 
 
 class ScenarioError(ValueError):
@@ -122,11 +123,13 @@ def load_file(path: str | Path) -> Scenario:
     return parse_scenario(text, str(path))
 
 
-def apply(world: World, scenario: Scenario, loaders: Mapping[str, Loader], source: str = "", *,
-          renderers: Mapping[str, Callable] | None = None, namespace: str | None = None) -> str:
+def apply(world: World, scenario: Scenario, vendors: Iterable["Vendor"], source: str = "", *,
+          namespace: str | None = None) -> str:
     """Reset a namespace (`namespace`, else the scenario's) to what the scenario describes; answers its name."""
     if source:
         scenario._source = source
+    vendors = list(vendors)
+    loaders = {v.name: v.load_scenario for v in vendors if v.load_scenario is not None}
     unknown = sorted(set(scenario.model_extra or {}) - set(loaders))
     if unknown:
         raise scenario.error(f"unknown section {', '.join(unknown)}; this emulator serves "
@@ -135,7 +138,7 @@ def apply(world: World, scenario: Scenario, loaders: Mapping[str, Loader], sourc
     ids: set[str] = set()
     for number, spec in enumerate(scenario.faults):
         try:
-            fault_rules.check(spec, renderers or {})
+            fault_rules.check(spec, vendors)
         except fault_rules.FaultError as exc:
             raise scenario.error(str(exc), ("faults", number, exc.field)) from None
         if spec.id is not None:
@@ -164,7 +167,7 @@ def apply(world: World, scenario: Scenario, loaders: Mapping[str, Loader], sourc
                 raise scenario.error(exc.message, (section, *exc.loc) if exc.loc else (section,)) from None
         for number, spec in enumerate(scenario.faults):
             try:
-                fault_rules.add(ns, spec, renderers or {})
+                fault_rules.add(ns, spec, vendors)
             except fault_rules.FaultError as exc:  # a made-up id (fault_2) taken by a named rule
                 raise scenario.error(str(exc), ("faults", number, exc.field)) from None
     except BaseException:  # a scenario loads whole or not at all: put back what the namespace held
@@ -184,10 +187,10 @@ def _epoch(when: datetime) -> float:
     return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
 
 
-def check(text: str, source: str, loaders: Mapping[str, Loader], renderers: Mapping[str, Callable]) -> Scenario:
+def check(text: str, source: str, vendors: Iterable["Vendor"]) -> Scenario:
     """Load a scenario into a scratch world, so every mistake (refs, timelines, faults) is found with its line."""
     scenario = parse_scenario(text, source)
-    apply(World(), scenario, loaders, renderers=renderers)
+    apply(World(), scenario, vendors)
     return scenario
 
 

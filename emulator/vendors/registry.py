@@ -1,66 +1,43 @@
-"""The vendors the app serves: each gives its path prefix, its routes and its error renderer."""
+"""Finds the vendors to serve by convention: each package named here (or registered by another distribution
+under the `llm_eval_emulator.vendors` entry-point group) exports one `VENDOR` (core.vendor.Vendor).
+
+A fifth vendor is one more package: list it in PACKAGES, or, from outside this project, declare
+
+    [project.entry-points."llm_eval_emulator.vendors"]
+    acme = "acme_emulator"          # a module that exports VENDOR
+"""
 
 from __future__ import annotations
 
-import sys
-from dataclasses import dataclass
-from typing import Any, Callable
+import importlib
+from importlib.metadata import entry_points
+from typing import Iterable
 
-from pydantic import BaseModel
-from starlette.responses import Response
-from starlette.routing import BaseRoute
+from emulator.core.vendor import Vendor, Vendors
 
-from emulator.core.errors import ApiError
-from emulator.core.namespace import Namespace
-
-
-@dataclass(frozen=True)
-class Vendor:
-    name: str
-    prefix: str
-    routes: Callable[[], list[BaseRoute]]
-    render_error: Callable[[ApiError], Response]
-    # Loads this vendor's section of a scenario file into a namespace.
-    load_scenario: Callable[[Namespace, Any], None] | None = None
-    # Renders one of the vendor's own error codes (or a neutral kind) for scripted faults; None if unknown.
-    render_code: Callable[[str, str], Response | None] | None = None
-
-    @property
-    def scenario_section(self) -> type[BaseModel] | None:
-        """The pydantic model of this vendor's scenario section: `Section` beside its loader, by convention."""
-        if self.load_scenario is None:
-            return None
-        return getattr(sys.modules.get(self.load_scenario.__module__), "Section", None)
+PACKAGES = (
+    "emulator.vendors.mka1",
+    # "emulator.vendors.qianfan",
+    # "emulator.vendors.mistral",
+    # "emulator.vendors.digitalocean",
+)
+ENTRY_POINT_GROUP = "llm_eval_emulator.vendors"
 
 
-def vendors() -> list[Vendor]:
-    from emulator.vendors import mka1
-    from emulator.vendors.mka1 import errors as mka1_errors
-    from emulator.vendors.mka1 import routes as mka1_routes
-    from emulator.vendors.mka1 import scenario as mka1_scenario
+def load(name: str) -> Vendor:
+    """The VENDOR a module (or `module:attribute`) exports."""
+    module_name, _, attribute = name.partition(":")
+    found = getattr(importlib.import_module(module_name), attribute or "VENDOR", None)
+    if not isinstance(found, Vendor):
+        raise TypeError(f"{name} exports no VENDOR (an emulator.core.vendor.Vendor)")
+    return found
 
-    from emulator.vendors import qianfan
-    from emulator.vendors.qianfan import errors as qianfan_errors
-    from emulator.vendors.qianfan import routes as qianfan_routes
-    from emulator.vendors.qianfan import scenario as qianfan_scenario
 
-    from emulator.vendors import mistral
-    from emulator.vendors.mistral import errors as mistral_errors
-    from emulator.vendors.mistral import routes as mistral_routes
-    from emulator.vendors.mistral import scenario as mistral_scenario
-
-    from emulator.vendors import digitalocean
-    from emulator.vendors.digitalocean import errors as digitalocean_errors
-    from emulator.vendors.digitalocean import routes as digitalocean_routes
-    from emulator.vendors.digitalocean import scenario as digitalocean_scenario
-
-    return [
-        Vendor("mka1", mka1.PREFIX, mka1_routes.routes, mka1_errors.render_error, mka1_scenario.load,
-               mka1_errors.render_code),
-        Vendor("qianfan", qianfan.PREFIX, qianfan_routes.routes, qianfan_errors.render_error, qianfan_scenario.load,
-               qianfan_errors.render_code),
-        Vendor("mistral", mistral.PREFIX, mistral_routes.routes, mistral_errors.render_error, mistral_scenario.load,
-               mistral_errors.render_code),
-        Vendor("digitalocean", digitalocean.PREFIX, digitalocean_routes.routes, digitalocean_errors.render_error,
-               digitalocean_scenario.load, digitalocean_errors.render_code),
-    ]
+def vendors(packages: Iterable[str | Vendor] | None = None) -> Vendors:
+    """The vendors to serve: the given packages (or Vendor objects), else this project's and the plugged-in."""
+    if packages is not None:
+        return Vendors(p if isinstance(p, Vendor) else load(p) for p in packages)
+    found = [load(name) for name in PACKAGES]
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        found.append(load(point.value))
+    return Vendors(found)

@@ -55,7 +55,7 @@ def test_every_vendor_has_a_demo_story():
 @pytest.mark.parametrize("path", sorted((ROOT / "scenarios").glob("*.yaml")), ids=lambda p: p.name)
 def test_scenario_files_load(path):
     app = build_app()
-    scenarios.check(path.read_text(), str(path), app.state.scenario_loaders, app.state.error_renderers)
+    scenarios.check(path.read_text(), str(path), app.state.vendors)
 
 
 def test_readme_scenario_example_loads():
@@ -64,7 +64,7 @@ def test_readme_scenario_example_loads():
     blocks = re.findall(r"```yaml\n(.*?)```", text, re.S)
     assert blocks, "the README has a YAML scenario example"
     app = build_app()
-    loaded = [scenarios.check(block, "README.md", app.state.scenario_loaders, app.state.error_renderers)
+    loaded = [scenarios.check(block, "README.md", app.state.vendors)
               for block in blocks]  # every YAML block in the README is a scenario that loads
     complete = [s for s in loaded if s.faults and set(s.model_extra) == {"mka1", "qianfan", "mistral", "digitalocean"}]
     assert complete, "one example shows every vendor's section and faults"

@@ -13,6 +13,7 @@ from emulator.core.namespace import Settings, World
 from emulator.core.pagination import after_page
 from emulator.core.scenario import ScenarioError, apply, parse_scenario
 from emulator.core.store import Store
+from emulator.vendors.registry import vendors
 
 
 class FakeTime:
@@ -121,12 +122,12 @@ def test_scenario_errors_say_where():
         parse_scenario("seed: 1\nclock: {mode: sometimes}")
     world = World(Settings())
     with pytest.raises(ScenarioError, match="unknown section"):
-        apply(world, parse_scenario("nonsense: {}"), {"mka1": lambda ns, s: None})
+        apply(world, parse_scenario("nonsense: {}"), vendors(["emulator.vendors.mka1"]))
 
 
 def test_scenario_sets_seed_and_clock_of_its_namespace():
     world = World(Settings(seed=1))
-    name = apply(world, parse_scenario("namespace: n\nseed: 9\nclock: {mode: manual, start: 2026-03-01T00:00:00Z}"), {})
+    name = apply(world, parse_scenario("namespace: n\nseed: 9\nclock: {mode: manual, start: 2026-03-01T00:00:00Z}"), [])
     ns = world.get(name)
     assert ns.clock.mode == "manual" and ns.now() == 1772323200.0
     assert ns.seed != world.get("other").seed

@@ -24,3 +24,7 @@ Choices where the vendor's docs are silent (written down here, kept consistent):
 """
 
 PREFIX = "/api/v1/llm/evals"
+
+# The package's declaration for the registry (core.vendor.Vendor), imported last: the modules it names import
+# PREFIX from here.
+from emulator.vendors.mka1.vendor import VENDOR  # noqa: E402

@@ -6,6 +6,7 @@ from starlette.responses import Response
 
 from emulator.core.errors import ApiError
 from emulator.core.jsonio import dumps
+from emulator.core.operations import Call
 
 STATUS_AND_TYPE = {
     "invalid_request": (400, "invalid_request_error"),
@@ -21,7 +22,7 @@ STATUS_AND_TYPE = {
 }
 
 
-def render_error(error: ApiError) -> Response:
+def render_error(error: ApiError, call: Call | None = None) -> Response:
     status, kind = STATUS_AND_TYPE[error.kind]
     body = {"error": {"message": error.message, "type": error.vendor_code or kind, "code": status}}
     return Response(dumps(body), status_code=status, media_type="application/json")
@@ -31,9 +32,13 @@ def render_error(error: ApiError) -> Response:
 KIND_OF_TYPE = {kind_type: kind for kind, (_, kind_type) in STATUS_AND_TYPE.items() if kind != "method_not_allowed"}
 
 
-def render_code(code: str, message: str) -> Response | None:
+def render_code(code: str, message: str, call: Call | None = None) -> Response | None:
     """A scripted fault's error: `code` is an envelope type (`api_error`, ...) or a neutral kind (`internal`)."""
     if code in STATUS_AND_TYPE:
         return render_error(ApiError(code, message))
     kind = KIND_OF_TYPE.get(code)
     return None if kind is None else render_error(ApiError(kind, message, vendor_code=code))
+
+
+# What a fault rule may name: the envelope types and the neutral kinds.
+ERROR_CODES = tuple(KIND_OF_TYPE) + tuple(kind for kind in STATUS_AND_TYPE if kind != "method_not_allowed")

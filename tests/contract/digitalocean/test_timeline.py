@@ -54,6 +54,6 @@ def test_a_forbidden_transition_is_refused_with_its_line():
     app = build_app()
     bad = SCENARIO.replace("status: EVALUATION_RUN_FAILED", "status: EVALUATION_RUN_QUEUED")
     with pytest.raises(ScenarioError) as info:
-        scenarios.check(bad, "do.yaml", app.state.scenario_loaders, app.state.error_renderers)
+        scenarios.check(bad, "do.yaml", app.state.vendors)
     assert info.value.loc == ("digitalocean", "runs", 0, "timeline", 1) and info.value.line == 13
     assert "cannot move from 'EVALUATION_RUN_RUNNING_DATASET' to 'EVALUATION_RUN_QUEUED'" in info.value.message

@@ -88,7 +88,7 @@ def test_bad_scenario_sections_are_refused_with_where(section, message):
     from emulator.core import scenario as scenarios
 
     app = build_app(Settings(clock_mode="manual"))
-    loaders = {v.name: v.load_scenario for v in app.state.vendors if v.load_scenario}
+    loaders = app.state.vendors
     parsed = scenarios.Scenario.model_validate({"namespace": "x", "mistral": section})
     with pytest.raises(ScenarioError, match=message.replace("(", r"\(")):
         scenarios.apply(app.state.world, parsed, loaders, "test.yaml")

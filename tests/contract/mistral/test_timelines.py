@@ -116,7 +116,7 @@ def test_a_forbidden_step_is_refused_with_its_line(app, steps, line, step, messa
     from emulator.core import scenario as scenarios
 
     with pytest.raises(ScenarioError) as info:
-        scenarios.check(_yaml(steps), "t.yaml", app.state.scenario_loaders, app.state.error_renderers)
+        scenarios.check(_yaml(steps), "t.yaml", app.state.vendors)
     assert info.value.loc == ("mistral", "campaigns", 0, "timeline", step)
     assert info.value.line == line and str(info.value).startswith(f"t.yaml:{line}:")
     assert message in str(info.value)
@@ -126,8 +126,7 @@ def test_a_bad_step_shape_is_refused_with_its_line(app):
     from emulator.core import scenario as scenarios
 
     with pytest.raises(ScenarioError) as info:
-        scenarios.check(_yaml("        - {status: FAILED}\n"), "t.yaml", app.state.scenario_loaders,
-                        app.state.error_renderers)
+        scenarios.check(_yaml("        - {status: FAILED}\n"), "t.yaml", app.state.vendors)
     assert info.value.line == 15 and "exactly one trigger" in str(info.value)
 
 
@@ -136,7 +135,7 @@ def test_other_scenario_mistakes_name_their_line(app):
 
     text = _yaml("        - {at: 5s, status: FAILED}\n").replace("judge: tone", "judge: nobody")
     with pytest.raises(ScenarioError) as info:
-        scenarios.check(text, "t.yaml", app.state.scenario_loaders, app.state.error_renderers)
+        scenarios.check(text, "t.yaml", app.state.vendors)
     assert info.value.loc == ("mistral", "campaigns", 0, "judge") and info.value.line == 13
     assert "no judge named 'nobody'" in str(info.value)
 

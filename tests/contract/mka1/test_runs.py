@@ -221,7 +221,7 @@ mka1:
   runs:
     - {suite: s, models: [m], fail_after_seconds: 10}
 """
-    loaders = {v.name: v.load_scenario for v in app.state.vendors}
+    loaders = app.state.vendors
     scenario.apply(app.state.world, scenario.parse_scenario(text), loaders)
     from tests.strict import StrictEvals
 

@@ -32,7 +32,7 @@ class Server:
         self.app, self.url = app, url
 
     def load(self, namespace: str, section: dict[str, Any]) -> None:
-        loaders = {v.name: v.load_scenario for v in self.app.state.vendors if v.load_scenario}
+        loaders = self.app.state.vendors
         scenarios.apply(self.app.state.world, scenarios.Scenario.model_validate(
             {"namespace": namespace, "qianfan": section}), loaders)
 

@@ -90,7 +90,7 @@ def test_the_demo_scenario(qianfan_server, monkeypatch):
     from emulator.core import scenario as scenarios
 
     world = qianfan_server.app.state.world
-    loaders = {v.name: v.load_scenario for v in qianfan_server.app.state.vendors if v.load_scenario}
+    loaders = qianfan_server.app.state.vendors
     scenarios.apply(world, scenarios.load_file(ROOT / "scenarios" / "qianfan.yaml"), loaders)
     story = yaml.safe_load((ROOT / "scenarios" / "qianfan.yaml").read_text())
     cred = story["qianfan"]["credentials"][0]

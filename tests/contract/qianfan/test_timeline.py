@@ -46,7 +46,7 @@ def test_a_forbidden_transition_is_refused_with_its_step(qianfan_server):
             "        - {at: 9s, state: Queued}\n")
     app = qianfan_server.app
     with pytest.raises(ScenarioError) as info:
-        scenarios.check(text, "t.yaml", app.state.scenario_loaders, app.state.error_renderers)
+        scenarios.check(text, "t.yaml", app.state.vendors)
     assert info.value.line == 6 and info.value.loc == ("qianfan", "tasks", 0, "timeline", 1)
     assert "cannot move from 'Running' to 'Queued'" in str(info.value) and str(info.value).startswith("t.yaml:6:")
 
