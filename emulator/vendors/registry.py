@@ -17,7 +17,7 @@ from emulator.core.vendor import Vendor, Vendors
 
 PACKAGES = (
     "emulator.vendors.mka1",
-    # "emulator.vendors.qianfan",
+    "emulator.vendors.qianfan",
     # "emulator.vendors.mistral",
     # "emulator.vendors.digitalocean",
 )

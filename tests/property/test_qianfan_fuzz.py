@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from emulator.app import build_app
 from emulator.core.namespace import Settings
 from emulator.vendors.qianfan import LEGACY_PREFIX
-from emulator.vendors.qianfan.routes import ACTIONS, LEGACY_ROUTES
+from emulator.vendors.qianfan.routes import LEGACY_ROWS, V2_ROWS
 from tests.property.qianfan_signing import signed_post
 
 json_values = st.recursive(
@@ -71,7 +71,7 @@ def check_legacy(res):
 MUTATING = {"CreateEvalTask", "DeleteEvalTask", "StopEvalTask", "create", "delete", "cancel", "result/export"}
 
 
-@pytest.mark.parametrize("action", list(ACTIONS) + [None, "Bogus"])
+@pytest.mark.parametrize("action", [action for action, *_ in V2_ROWS] + [None, "Bogus"])
 def test_any_v2_input(world, action):
     client, task_id = world
 
@@ -89,7 +89,7 @@ def test_any_v2_input(world, action):
     check()
 
 
-@pytest.mark.parametrize("route", list(LEGACY_ROUTES))
+@pytest.mark.parametrize("route", [route for route, *_ in LEGACY_ROWS])
 def test_any_legacy_input(world, route):
     client, task_id = world
     path = f"{LEGACY_PREFIX}/{route}"

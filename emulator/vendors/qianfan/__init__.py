@@ -39,9 +39,14 @@ Choices where the vendor's pages are silent (written down here, kept consistent)
   SDK signs with it), with X-Bce-Error-Code/-Message headers the SDK reads to hint at the wrong key.
 - requestId / log_id are derived from the namespace seed and a per-namespace request counter.
 - Operation names for faults and the journal: the Action, or "eval/<route>" for the legacy family
-  ("eval/cancel", "eval/result/export/info").
+  ("eval/cancel", "eval/result/export/info"); the SDK's method names (`describe_eval_tasks`,
+  `get_evaluation_info`) are accepted too (routes.OPERATIONS). A missing or unknown Action is refused before the
+  signature is checked (the operation table answers it).
 """
 
 V2_PATH = "/v2/eval"
 LEGACY_PREFIX = "/wenxinworkshop/modelrepo/eval"
-PREFIX = V2_PATH  # the app renders unknown paths under it with this vendor's render_error
+
+# The package's declaration for the registry (core.vendor.Vendor), imported last: the modules it names import
+# the paths above from here.
+from emulator.vendors.qianfan.vendor import VENDOR  # noqa: E402

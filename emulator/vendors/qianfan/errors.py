@@ -6,14 +6,12 @@
 - Failed signatures are the gateway's answer on both families: the BCE envelope, a 4xx status and the
   X-Bce-Error-Code / X-Bce-Error-Message headers the SDK reads to hint at a wrong access or secret key.
 
-The family of the request being answered is kept in a context variable that the routes set first, so
-`render_error` and `render_code` (which only get the error) answer scripted faults and crashes in the envelope
-the client expects.
+The family of a request is told by its path (`is_legacy`), so scripted faults, routing failures and crashes
+answer in the envelope the client expects.
 """
 
 from __future__ import annotations
 
-from contextvars import ContextVar
 from typing import Any
 
 from starlette.responses import Response
@@ -21,11 +19,8 @@ from starlette.responses import Response
 from emulator.core.errors import ApiError, KINDS
 from emulator.core.ids import derived_hex
 from emulator.core.jsonio import dumps
-
-V2, LEGACY = "v2", "legacy"
-family: ContextVar[str] = ContextVar("qianfan_family", default=V2)
-# A request id for error bodies rendered where no namespace is known; set by the routes when one is.
-request_ids: ContextVar[tuple[str, str] | None] = ContextVar("qianfan_request_ids", default=None)
+from emulator.core.operations import Call
+from emulator.vendors.qianfan import LEGACY_PREFIX
 
 # BCE common codes: HTTP status and standard message (spec table), plus the emulator's choices for the kinds the
 # vendor's pages do not cover (ResourceNotFound, OperationNotAllowed, ...).
@@ -97,52 +92,69 @@ GATEWAY_CODES = frozenset({"AccessDenied", "InvalidAccessKeyId", "InvalidHTTPAut
                            "RequestExpired"})
 
 
-def _ids() -> tuple[str, str]:
-    found = request_ids.get()
-    if found is None:
-        # Outside a namespace (unknown route, failed signature): an id derived from nothing random.
+def is_legacy(call: Call | None) -> bool:
+    """Whether a request is the legacy family's (None, outside a request: the v2 family)."""
+    return call is not None and call.path.startswith(LEGACY_PREFIX)
+
+
+def _ids(call: Call | None) -> tuple[str, str]:
+    """(requestId, log_id) of the answer: the verified caller's, else (unknown route, failed signature) an id
+    derived from nothing random."""
+    caller = call.caller if call is not None else None
+    if caller is None:
         digest = derived_hex("qianfan-unscoped")
         return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}", "0"
-    return found
+    return caller.ids
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(dumps(body), status_code=status, media_type="application/json", headers=headers)
 
 
-def bce_error(code: str, message: str | None = None) -> Response:
+def bce_error(code: str, message: str | None = None, call: Call | None = None) -> Response:
     status, standard = BCE_CODES[code]
-    body = {"requestId": _ids()[0], "code": code, "message": message or standard}
+    body = {"requestId": _ids(call)[0], "code": code, "message": message or standard}
     headers = None
     if code in GATEWAY_CODES:
         headers = {"X-Bce-Error-Code": code, "X-Bce-Error-Message": GATEWAY_MESSAGES.get(code, message or standard)}
     return json_response(body, status, headers)
 
 
-def legacy_error(code: int, message: str, status: int = 200) -> Response:
+def legacy_error(code: int, message: str, status: int = 200, call: Call | None = None) -> Response:
     """The legacy envelope; at HTTP 200 like the vendor (routing failures keep their 404/405)."""
-    return json_response({"error_code": code, "error_msg": message, "log_id": _ids()[1]}, status)
+    return json_response({"error_code": code, "error_msg": message, "log_id": _ids(call)[1]}, status)
 
 
-def render_error(error: ApiError) -> Response:
-    """The neutral error in the envelope of the family being answered."""
+# A legacy path the family does not serve, or a method it does not take: the routing answer's status and code.
+LEGACY_ROUTING = {"not_found": (404, 500001), "method_not_allowed": (405, 3)}
+
+
+def render_error(error: ApiError, call: Call | None = None) -> Response:
+    """The neutral error in the envelope of the request's family."""
     code = error.vendor_code
     if code in GATEWAY_CODES:  # signature checks happen at the gateway, before either family
-        return bce_error(code, error.message)
-    if family.get() == LEGACY:
-        return legacy_error(LEGACY_CODE_OF_KIND[error.kind], error.message)
-    return bce_error(code if code in BCE_CODES else BCE_CODE_OF_KIND[error.kind], error.message)
+        return bce_error(code, error.message, call)
+    if is_legacy(call):
+        if call.operation is None and error.kind in LEGACY_ROUTING:
+            status, number = LEGACY_ROUTING[error.kind]
+            return legacy_error(number, error.message, status, call)
+        return legacy_error(LEGACY_CODE_OF_KIND[error.kind], error.message, call=call)
+    return bce_error(code if code in BCE_CODES else BCE_CODE_OF_KIND[error.kind], error.message, call)
 
 
-def render_code(code: str, message: str) -> Response | None:
+def render_code(code: str, message: str, call: Call | None = None) -> Response | None:
     """A scripted fault: a BCE code (`InternalError`), a legacy numeric code ("500000") or a neutral kind."""
-    legacy = family.get() == LEGACY
+    legacy = is_legacy(call)
     if code in KINDS:
-        return render_error(ApiError(code, message))
+        return render_error(ApiError(code, message), call)
     if code in BCE_CODES:
         if legacy and code not in GATEWAY_CODES:
-            return legacy_error(LEGACY_CODE_OF_BCE.get(code, 500001), message)
-        return bce_error(code, message)
-    if code.isdigit() and legacy:
-        return legacy_error(int(code), message)
+            return legacy_error(LEGACY_CODE_OF_BCE.get(code, 500001), message, call=call)
+        return bce_error(code, message, call)
+    if code.isdigit() and (legacy or call is None):
+        return legacy_error(int(code), message, call=call)
     return None
+
+
+# What a fault rule may name (a legacy numeric code such as "336100" too, on the legacy family).
+ERROR_CODES = tuple(BCE_CODES) + tuple(sorted(KINDS))

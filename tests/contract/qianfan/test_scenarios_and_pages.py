@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -10,8 +11,9 @@ from qianfan.errors import APIError, RequestError
 from qianfan.resources import Model
 from qianfan.resources.console.eval import Eval
 
-from emulator.core import faults
+from emulator.core import operations
 from emulator.core.scenario import ScenarioError
+from emulator.vendors.qianfan import LEGACY_PREFIX
 from emulator.vendors.qianfan import errors as qianfan_errors
 from tests.contract.qianfan.strict import check_legacy, check_v2, check_v2_error
 
@@ -142,11 +144,12 @@ def test_scenario_mistakes_are_reported(qianfan_server):
 def internal_errors(monkeypatch):
     hits = []
 
-    async def scripted(request, ns, vendor, operation):
-        hits.append((vendor, operation))
-        return qianfan_errors.render_code("InternalError", "We encountered an internal error. Please try again.")
+    async def scripted(call):
+        hits.append((call.vendor.name, call.operation.name))
+        return qianfan_errors.render_code("InternalError", "We encountered an internal error. Please try again.",
+                                          call)
 
-    monkeypatch.setattr(faults, "before_operation", scripted)
+    monkeypatch.setattr(operations, "apply_faults", scripted)
     return hits
 
 
@@ -170,9 +173,6 @@ def test_sdk_on_an_internal_error_legacy(qf, internal_errors):
 def test_render_code_knows_the_vendor_codes():
     assert qianfan_errors.render_code("NoSuchCode", "x") is None
     assert qianfan_errors.render_code("not_found", "gone").status_code == 404
-    token = qianfan_errors.family.set(qianfan_errors.LEGACY)
-    try:
-        assert b'"error_code":500000' in qianfan_errors.render_code("InternalError", "boom").body
-        assert b'"error_code":336100' in qianfan_errors.render_code("336100", "busy").body
-    finally:
-        qianfan_errors.family.reset(token)
+    legacy = SimpleNamespace(path=LEGACY_PREFIX + "/detail", caller=None)  # a call to the legacy family
+    assert b'"error_code":500000' in qianfan_errors.render_code("InternalError", "boom", legacy).body
+    assert b'"error_code":336100' in qianfan_errors.render_code("336100", "busy", legacy).body
