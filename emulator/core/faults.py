@@ -26,7 +26,7 @@ from emulator.core.ids import derived_unit
 from emulator.core.journal import squash
 from emulator.core.jsonio import dumps
 from emulator.core.namespace import Namespace
-from emulator.core.timeline import Duration, seconds
+from emulator.core.durations import Duration, seconds
 
 if TYPE_CHECKING:  # pragma: no cover
     from emulator.core.operations import Call

@@ -24,6 +24,16 @@ class Stateful(Protocol):
     timeline: Timeline | None  # scripted steps (see core.timeline); while any are left, timed moves hold
 
 
+@dataclass(slots=True, kw_only=True, eq=False)
+class Lifecycled:
+    """The fields a record with a lifecycle carries besides its `status` (whose name and default are its own)."""
+
+    status_since: float = 0.0  # when it entered its status (virtual time)
+    durations: dict[str, float | None] = field(default_factory=dict)  # per-resource seconds in timed states
+    detours: dict[str, str] = field(default_factory=dict)  # per-resource next states instead of the table's
+    timeline: Timeline | None = None  # a scenario's scripted steps (core.timeline)
+
+
 OnEnter = Callable[[Stateful, str, float], None]
 # Sets a timeline step's other wire fields (counts, error) on a resource, at the virtual time of the step.
 ApplyFields = Callable[[Stateful, dict, float], None]

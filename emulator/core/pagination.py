@@ -28,6 +28,53 @@ class Page(Generic[T]):
     has_more: bool
 
 
+@dataclass
+class MarkerPage(Generic[T]):
+    items: list[T]
+    next: T | None  # the first record of the following page (its id is the next marker), None on the last page
+
+
+def _walk(collection: Collection[T], index: SortedList, *, cursor: str | None, what: str, inclusive: bool,
+          reverse: bool, limit: int, keep: Callable[[T], bool] | None) -> tuple[list[T], T | None]:
+    """Up to `limit` records of `index` from the record `cursor` (by id; itself included if `inclusive`), in
+    index order or `reverse`, that pass `keep`; and the next one that would follow, if any.
+
+    A cursor whose record was removed since it was handed out still works: the record keeps its place in the
+    order. A page costs O(log n + page + records skipped by `keep`). An id the collection never held is the
+    caller's mistake (400, naming the parameter `what`).
+    """
+    pivot = None
+    if cursor:
+        pivot = collection.seq(cursor)
+        if pivot is None:
+            raise ApiError("invalid_request", f"{what}: no item with id {cursor!r}")
+    if keep is None:  # no filter: one positional slice of the index
+        if reverse:
+            stop = len(index) if pivot is None else (index.bisect_right if inclusive else index.bisect_left)(pivot)
+            seqs = index[max(0, stop - limit - 1):stop]
+            seqs.reverse()
+        else:
+            start = 0 if pivot is None else (index.bisect_left if inclusive else index.bisect_right)(pivot)
+            seqs = index[start:start + limit + 1]
+        found = collection.many(seqs)
+        return found[:limit], (found[limit] if len(found) > limit else None)
+    if pivot is None:
+        walk = reversed(index) if reverse else iter(index)
+    elif reverse:
+        walk = index.irange(maximum=pivot, inclusive=(True, inclusive), reverse=True)
+    else:
+        walk = index.irange(minimum=pivot, inclusive=(inclusive, True))
+    items: list[T] = []
+    for seq in walk:
+        record = collection.by_seq(seq)
+        if not keep(record):
+            continue
+        if len(items) == limit:
+            return items, record
+        items.append(record)
+    return items, None
+
+
 def after_page(
     collection: Collection[T],
     index: SortedList,
@@ -37,43 +84,10 @@ def after_page(
     keep: Callable[[T], bool] | None = None,
     newest_first: bool = True,
 ) -> Page[T]:
-    """Up to `limit` records of `index` that follow the record `after` (by id) and pass `keep`."""
-    pivot = None
-    if after is not None:
-        pivot = collection.seq(after)
-        if pivot is None:
-            raise ApiError("invalid_request", f"after: no item with id {after!r}")
-    if keep is None:  # no filter: one positional slice of the index
-        if newest_first:
-            stop = len(index) if pivot is None else index.bisect_left(pivot)
-            seqs = index[max(0, stop - limit - 1):stop]
-            seqs.reverse()
-        else:
-            start = 0 if pivot is None else index.bisect_right(pivot)
-            seqs = index[start:start + limit + 1]
-        return Page(collection.many(seqs[:limit]), len(seqs) > limit)
-    if pivot is None:
-        seqs = reversed(index) if newest_first else iter(index)
-    else:
-        if newest_first:
-            seqs = index.irange(maximum=pivot, inclusive=(True, False), reverse=True)
-        else:
-            seqs = index.irange(minimum=pivot, inclusive=(False, True))
-    items: list[T] = []
-    for seq in seqs:
-        record = collection.by_seq(seq)
-        if keep is not None and not keep(record):
-            continue
-        if len(items) == limit:
-            return Page(items, True)
-        items.append(record)
-    return Page(items, False)
-
-
-@dataclass
-class MarkerPage(Generic[T]):
-    items: list[T]
-    next: T | None  # the first record of the following page (its id is the next marker), None on the last page
+    """The `after`/`limit` cursor (MKA1): up to `limit` records that follow the record `after` and pass `keep`."""
+    items, following = _walk(collection, index, cursor=after, what="after", inclusive=False,
+                             reverse=newest_first, limit=limit, keep=keep)
+    return Page(items, following is not None)
 
 
 def marker_page(
@@ -85,42 +99,11 @@ def marker_page(
     keep: Callable[[T], bool] | None = None,
     reverse: bool = False,
 ) -> MarkerPage[T]:
-    """BCE-style `marker`/`maxKeys` paging: the marker is the id of the first record of the page (inclusive).
-
-    Oldest first unless `reverse`. A marker whose record was removed since it was handed out still works: the
-    record keeps its place in the order, so the walk goes on from where it would have been. A page costs
-    O(log n + page + records skipped by `keep`). An id this collection never held is the caller's mistake.
-    """
-    pivot = None
-    if marker:
-        pivot = collection.seq(marker)
-        if pivot is None:
-            raise ApiError("invalid_request", f"marker: no item with id {marker!r}")
-    if keep is None:  # no filter: one positional slice of the index
-        if reverse:
-            stop = len(index) if pivot is None else index.bisect_right(pivot)
-            seqs = index[max(0, stop - limit - 1):stop]
-            seqs.reverse()
-        else:
-            start = 0 if pivot is None else index.bisect_left(pivot)
-            seqs = index[start:start + limit + 1]
-        found = collection.many(seqs)
-        return MarkerPage(found[:limit], found[limit] if len(found) > limit else None)
-    if pivot is None:
-        walk = reversed(index) if reverse else iter(index)
-    elif reverse:
-        walk = index.irange(maximum=pivot, reverse=True)
-    else:
-        walk = index.irange(minimum=pivot)
-    items: list[T] = []
-    for seq in walk:
-        record = collection.by_seq(seq)
-        if not keep(record):
-            continue
-        if len(items) == limit:
-            return MarkerPage(items, record)
-        items.append(record)
-    return MarkerPage(items, None)
+    """BCE-style `marker`/`maxKeys` paging (Qianfan): the marker is the id of the first record of the page
+    (inclusive), oldest first unless `reverse`."""
+    items, following = _walk(collection, index, cursor=marker, what="marker", inclusive=True, reverse=reverse,
+                             limit=limit, keep=keep)
+    return MarkerPage(items, following)
 
 
 @dataclass(frozen=True)

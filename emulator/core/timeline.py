@@ -18,17 +18,12 @@ ends the timeline: the client has taken over.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from dataclasses import dataclass
+from typing import Any, Optional, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-if TYPE_CHECKING:  # pragma: no cover
-    from emulator.core.lifecycle import Lifecycle
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+from emulator.core.durations import Duration, seconds
 
 
 class TimelineError(ValueError):
@@ -39,25 +34,16 @@ class TimelineError(ValueError):
         self.step = step
 
 
-# A duration field: validated by `seconds` (before-validators), so the schema says what a file may write.
-Duration = Annotated[float, WithJsonSchema({"anyOf": [
-    {"type": "number", "minimum": 0},
-    {"type": "string", "pattern": _DURATION.pattern, "examples": ["90s", "1.5m", "2h", "250ms"]},
-]})]
+class Moves(Protocol):
+    """What a timeline is checked against: a lifecycle's states and moves (core.lifecycle.Lifecycle is one)."""
 
+    name: str
+    states: tuple[str, ...]
+    step_fields: frozenset[str]
 
-def seconds(value: Any) -> float:
-    """A duration as seconds: a number, or a string like `90s`, `1.5m`, `2h`, `250ms`."""
-    if isinstance(value, bool):
-        raise ValueError("a duration is a number of seconds or a string like 90s, 2m, 1h")
-    if isinstance(value, (int, float)):
-        if value < 0:
-            raise ValueError("a duration cannot be negative")
-        return float(value)
-    match = _DURATION.match(str(value))
-    if not match:
-        raise ValueError(f"{value!r} is not a duration (use seconds, or 90s, 2m, 1h, 250ms)")
-    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    def can_move(self, src: str, dst: str) -> bool: ...
+
+    def moves_from(self, src: str) -> tuple[str, ...]: ...
 
 
 class StepSpec(BaseModel):
@@ -105,7 +91,7 @@ class Timeline:
         return self.done >= len(self.steps)
 
 
-def build(specs: list[StepSpec], lifecycle: "Lifecycle", initial_status: str, origin: float,
+def build(specs: list[StepSpec], lifecycle: Moves, initial_status: str, origin: float,
           status_field: str = "status") -> Timeline:
     """Check the steps against the lifecycle and the fields the vendor lets a step set; ValueError says which."""
     allowed_fields = lifecycle.step_fields | {status_field}

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from emulator.core.ids import derived_hex
-from emulator.core.lifecycle import Lifecycle
+from emulator.core.lifecycle import Lifecycle, Lifecycled
 
 # ---- agent evaluation runs ----------------------------------------------------------------------------------
 
@@ -213,7 +213,7 @@ class TestCase:
 
 
 @dataclass(slots=True, eq=False)
-class EvaluationRun:
+class EvaluationRun(Lifecycled):
     evaluation_run_uuid: str
     run_name: str
     test_case_uuid: str
@@ -227,10 +227,6 @@ class EvaluationRun:
     created_by: str
     queued_at: float
     status: str = QUEUED
-    status_since: float = 0.0
-    durations: dict[str, float | None] = field(default_factory=dict)
-    detours: dict[str, str] = field(default_factory=dict)
-    timeline: Any = None
     started_at: float | None = None
     finished_at: float | None = None
     error_description: str = ""
@@ -247,7 +243,7 @@ class Preset:
 
 
 @dataclass(slots=True, eq=False)
-class ModelRun:
+class ModelRun(Lifecycled):
     eval_run_uuid: str
     name: str
     dataset_uuid: str
@@ -263,10 +259,6 @@ class ModelRun:
     source: str
     created_at: float
     status: str = M_QUEUED
-    status_since: float = 0.0
-    durations: dict[str, float | None] = field(default_factory=dict)
-    detours: dict[str, str] = field(default_factory=dict)
-    timeline: Any = None
     started_at: float | None = None
     completed_at: float | None = None
     error_description: str = ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.core.lifecycle import Lifecycle
+from emulator.core.lifecycle import Lifecycle, Lifecycled
 
 # Campaigns and import tasks report Temporal-style workflow states (the SDK's status enum). A campaign judges
 # its selected events for CAMPAIGN_BASE_SECONDS + CAMPAIGN_SECONDS_PER_EVENT each; an import task imports for
@@ -74,7 +74,7 @@ class Judge:
 
 
 @dataclass(slots=True, eq=False)
-class Campaign:
+class Campaign(Lifecycled):
     id: str
     created_at: float
     updated_at: float
@@ -87,10 +87,6 @@ class Campaign:
     judge_id: str
     selected_event_ids: list[str]
     status: str = "RUNNING"
-    status_since: float = 0.0
-    durations: dict[str, float | None] = field(default_factory=dict)
-    detours: dict[str, str] = field(default_factory=dict)
-    timeline: Any = None
     deleted_at: float | None = None
 
 
@@ -119,7 +115,7 @@ class DatasetRecord:
 
 
 @dataclass(slots=True, eq=False)
-class ImportTask:
+class ImportTask(Lifecycled):
     """An import into a dataset: the records it will add are fixed when it starts and appear when it completes."""
 
     id: str
@@ -130,10 +126,6 @@ class ImportTask:
     kind: str  # from-campaign, from-explorer, from-file, from-playground, from-dataset
     pending: list[dict[str, Any]]  # {"payload", "properties", "source"} of each record to add
     status: str = "RUNNING"
-    status_since: float = 0.0
-    durations: dict[str, float | None] = field(default_factory=dict)
-    detours: dict[str, str] = field(default_factory=dict)
-    timeline: Any = None
     updated_at: float = 0.0
     message: str | None = None
     imported: int = 0

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.core.lifecycle import Lifecycle
-from emulator.core.timeline import Timeline
+from emulator.core.lifecycle import Lifecycle, Lifecycled
 
 def apply_run_fields(run: "Run", fields: dict[str, Any], at: float) -> None:
     """A scenario timeline step's `error` ({code, message}) on a run; counts follow from its samples."""
@@ -122,7 +121,7 @@ class Phase:
 
 
 @dataclass(slots=True, eq=False)
-class Run:
+class Run(Lifecycled):
     id: str
     suite_id: str
     suite_version: int
@@ -140,9 +139,6 @@ class Run:
     metadata: dict[str, str]
     created_at: float
     status: str = "queued"
-    status_since: float = 0.0
-    durations: dict[str, float | None] = field(default_factory=dict)
-    detours: dict[str, str] = field(default_factory=dict)
     phases: list[Phase] = field(default_factory=list)
     started_at: float | None = None
     completed_at: float | None = None
@@ -161,7 +157,6 @@ class Run:
     artifact_file_ids: list[str] = field(default_factory=list)
     # Rendered bytes of a run that is at rest (terminal); cleared by every change.
     cached: bytes | None = None
-    timeline: Timeline | None = None  # a scenario's scripted steps (core.timeline)
 
     @property
     def total_samples(self) -> int:

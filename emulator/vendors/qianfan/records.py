@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.core.lifecycle import Lifecycle
+from emulator.core.lifecycle import Lifecycle, Lifecycled
 
 # Canonical task states are the v2 ones (Baidu's spelling, "Successed"). Timed steps are the default progression
 # on the namespace clock: a purely automatic task is done about 80 s after it was created. A task with manual
@@ -82,7 +82,7 @@ class EvalUnit:
 
 
 @dataclass(slots=True, eq=False)
-class EvalTask:
+class EvalTask(Lifecycled):
     id: str  # "ame-..."
     int_id: int  # the deprecated integer id
     name: str
@@ -100,10 +100,6 @@ class EvalTask:
     created_at: float
     samples_per_unit: int
     status: str = "Queued"
-    status_since: float = 0.0
-    durations: dict[str, float | None] = field(default_factory=dict)
-    detours: dict[str, str] = field(default_factory=dict)
-    timeline: Any = None
     started_at: float | None = None
     finished_at: float | None = None
     stop_requested_at: float | None = None
@@ -118,7 +114,7 @@ class EvalTask:
 
 
 @dataclass(slots=True, eq=False)
-class ExportTask:
+class ExportTask(Lifecycled):
     id: str  # "amemt-..."
     int_id: int
     task_id: str
@@ -129,7 +125,3 @@ class ExportTask:
     result_ids: list[str]
     created_at: float
     status: str = "Pending"
-    status_since: float = 0.0
-    durations: dict[str, float | None] = field(default_factory=dict)
-    detours: dict[str, str] = field(default_factory=dict)
-    timeline: Any = None
