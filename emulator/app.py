@@ -67,6 +67,8 @@ def build_app(settings: Settings | None = None, scenario_files: Iterable[str | P
     """The app serving `vendors` (package names or Vendor objects; default: every registered vendor)."""
     served = discover(vendors)
     app = EmulatorApp(World(settings or Settings()), served)
+    app.state.loaded = []  # (file, namespace) of each scenario loaded at start, for the start-up summary
     for path in scenario_files:
-        scenarios.apply(app.state.world, scenarios.load_file(path), served, str(path))
+        name = scenarios.apply(app.state.world, scenarios.load_file(path), served, str(path))
+        app.state.loaded.append((str(path), name))
     return app

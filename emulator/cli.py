@@ -1,49 +1,136 @@
-"""`python -m emulator serve|validate|schema`: serve the app, check scenario files, print their JSON Schema."""
+"""`llm-eval-emulator` (or `python -m emulator`): serve, validate scenario files, print their schema, run the demo.
+
+Every `serve` option can also be set by an environment variable (EMULATOR_PORT=9000), as container and CI users
+configure emulators; a flag given on the command line wins over the variable. The options are one table
+(SERVE_OPTIONS), so `--help`, the variables and the docs never disagree.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import socket
 import sys
+from dataclasses import dataclass
+from typing import Any, Callable
 
+from emulator import __version__
 from emulator.core.namespace import Settings
 from emulator.core.scenario import ScenarioError
 
+ENV_PREFIX = "EMULATOR_"
+TRUE = {"1", "true", "yes", "on"}
+
+
+def _flag(value: str) -> bool:
+    if value.lower() in TRUE | {"0", "false", "no", "off", ""}:
+        return value.lower() in TRUE
+    raise ValueError(f"{value!r} is not a yes/no value (use 1/0, true/false, yes/no, on/off)")
+
+
+def _files(value: str) -> list[str]:
+    return [part for part in value.split(os.pathsep) if part]
+
+
+@dataclass(frozen=True)
+class Option:
+    """One `serve` option: its flag, its environment variable (EMULATOR_ + the flag's name), default and help."""
+
+    flag: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any] = str
+    metavar: str | None = None
+    choices: tuple[str, ...] | None = None
+    switch: bool = False  # a flag without a value (its variable takes yes/no)
+    repeat: bool = False  # given several times (its variable takes a list separated by os.pathsep)
+    variable: str | None = None  # the environment variable's name after EMULATOR_, when not the flag's
+
+    @property
+    def dest(self) -> str:
+        return self.flag.removeprefix("--").replace("-", "_")
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + (self.variable or self.dest.upper())
+
+
+SERVE_OPTIONS = (
+    Option("--host", "127.0.0.1", "address to listen on; 0.0.0.0 serves other machines too (see SECURITY in the "
+                                  "docs)"),
+    Option("--port", 8080, "port to listen on; 0 picks a free one (the start-up line names it)", int),
+    Option("--scenario", [], "YAML scenario to load at start, into the namespace it names (repeatable; the "
+                             "variable takes a list separated by the platform's path separator)", _files,
+           metavar="FILE", repeat=True, variable="SCENARIOS"),
+    Option("--seed", 0, "seed of ids and generated data in namespaces no scenario seeds", int),
+    Option("--clock", "realtime", "realtime: every namespace's clock runs; manual: clocks move only through "
+                                  "/_emulator/clock", choices=("realtime", "manual")),
+    Option("--log-level", "warning", "server log level", choices=("critical", "error", "warning", "info", "debug")),
+    Option("--log-requests", False, "log one line per vendor request: namespace, vendor, operation, status, "
+                                    "virtual time, faults fired", _flag, switch=True),
+    Option("--tls", False, "serve HTTPS with a certificate for 127.0.0.1/localhost made at start (pydo needs "
+                           "https)", _flag, switch=True),
+    Option("--tls-ca-file", None, "with --tls: where to write the CA certificate clients verify (default: a "
+                                  "temporary file, named at start)", metavar="PATH"),
+    Option("--exit-with-pid", None, "stop when process PID ends (the pytest plugin's shared server uses it)", int,
+           metavar="PID"),
+)
+
+
+def _env_default(option: Option) -> Any:
+    raw = os.environ.get(option.env)
+    if raw is None:
+        return option.default
+    try:
+        value = option.parse(raw)
+    except ValueError as exc:
+        raise SystemExit(f"error: {option.env}={raw!r}: {exc}") from None
+    if option.choices and value not in option.choices:
+        raise SystemExit(f"error: {option.env}={raw!r}: use one of {', '.join(option.choices)}")
+    return value
+
+
+def _add(parser: argparse.ArgumentParser, option: Option) -> None:
+    quiet = option.default is None or option.default is False or option.default == []
+    hint = f" (env {option.env})" if quiet else f" (default {option.default}; env {option.env})"
+    kwargs: dict[str, Any] = {"dest": option.dest, "help": option.help + hint, "default": _env_default(option)}
+    if option.switch:
+        kwargs["action"] = "store_true"
+    elif option.repeat:  # flags replace the variable's list rather than add to it
+        kwargs.update(action="append", metavar=option.metavar, default=None)
+    else:
+        kwargs.update(type=option.parse, metavar=option.metavar, choices=option.choices)
+    parser.add_argument(option.flag, **kwargs)
+
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m emulator", description="Offline LLM-evaluation API emulator")
+    parser = argparse.ArgumentParser(prog="llm-eval-emulator", description="Offline emulator of LLM-evaluation "
+                                     "APIs (MKA1, Qianfan, Mistral, DigitalOcean) for tests of their SDKs.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="serve every vendor and the /_emulator control API")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--scenario", action="append", default=[], metavar="FILE",
-                       help="YAML scenario to load at start (repeatable)")
-    serve.add_argument("--seed", type=int, default=0, help="seed for ids and generated data (default 0)")
-    serve.add_argument("--clock", choices=["realtime", "manual"], default="realtime",
-                       help="realtime: namespaces' clocks run; manual: they move only by /_emulator/clock/advance")
-    serve.add_argument("--log-level", default="warning")
-    serve.add_argument("--tls", action="store_true",
-                       help="serve HTTPS with a certificate for 127.0.0.1/localhost made at start (pydo needs https)")
-    serve.add_argument("--tls-ca-file", metavar="PATH", default=None,
-                       help="with --tls: where to write the CA certificate clients verify (default: a temp file)")
-    serve.add_argument("--exit-with-pid", type=int, default=None, metavar="PID",
-                       help="stop when process PID ends (the pytest plugin's shared server uses it)")
-    validate = sub.add_parser("validate", help="check scenario files; every mistake is reported with its line")
-    validate.add_argument("files", nargs="+", metavar="FILE")
+    serve_parser = sub.add_parser("serve", help="serve every vendor and the /_emulator control API",
+                                  description="Serve every vendor and the /_emulator control API. Every option "
+                                              "can be set by the environment variable named after it; a flag wins.")
+    for option in SERVE_OPTIONS:
+        _add(serve_parser, option)
+    validate_parser = sub.add_parser("validate", help="check scenario files; every mistake is reported with its line")
+    validate_parser.add_argument("files", nargs="+", metavar="FILE")
     sub.add_parser("schema", help="print the JSON Schema of scenario files (for editor completion)")
+    sub.add_parser("demo", help="tell each vendor's demo story through its official SDK (needs the SDKs)")
     return parser
 
 
 def validate(args: argparse.Namespace) -> int:
-    from emulator.app import build_app
     from emulator.core import scenario as scenarios
+    from emulator.vendors.registry import vendors
 
-    app = build_app()
+    served = vendors()
     failed = 0
     for name in args.files:
         try:
             text = open(name, encoding="utf-8").read()
-            scenarios.check(text, name, app.state.vendors)
+            scenarios.check(text, name, served)
         except OSError as exc:
             print(f"{name}: cannot read: {exc.strerror}", file=sys.stderr)
             failed += 1
@@ -65,9 +152,14 @@ def schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def demo(args: argparse.Namespace) -> int:
+    from emulator import demo as stories
+
+    return stories.main()
+
+
 def _exit_with(pid: int) -> None:
     """End this server when `pid` is gone, so a crashed test run never leaves it behind."""
-    import os
     import threading
     import time
 
@@ -84,7 +176,25 @@ def _exit_with(pid: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+def summary(app: Any, url: str, args: argparse.Namespace) -> list[str]:
+    """The start-up lines: where, which vendors at which prefixes, what each scenario loaded, seed and clock."""
+    world = app.state.world
+    lines = [f"emulator {__version__} listening on {url} (clock {args.clock}, seed {args.seed})"]
+    for vendor in app.state.vendors:
+        lines.append(f"  {vendor.name:<13} {url}{', '.join(vendor.owns)}")
+    lines.append(f"  {'control API':<13} {url}/_emulator")
+    for path, name in app.state.loaded:
+        ns = world.get(name)
+        counts = ", ".join(f"{count} {collection}" for collection, count in ns.store.counts().items() if count)
+        lines.append(f"  scenario {path} -> namespace {name!r}: seed {world.overrides[name].seed}, clock "
+                     f"{ns.clock.mode}; {counts or 'no resources'}" + (f", {len(ns.faults)} fault rule(s)"
+                                                                         if ns.faults else ""))
+    return lines
+
+
 def serve(args: argparse.Namespace) -> int:
+    import logging
+
     import uvicorn
 
     from emulator.app import build_app
@@ -94,6 +204,7 @@ def serve(args: argparse.Namespace) -> int:
     except ScenarioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    app.state.world.log_requests = args.log_requests
     # Bind first so the printed URL is one that already accepts connections (and --port 0 shows the real port).
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -104,24 +215,47 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     sock.listen(2048)
     port = sock.getsockname()[1]
-    tls = {}
+    tls: dict[str, str] = {}
+    files = None
     if args.tls:
         from emulator.tls import make_certificates
 
         files = make_certificates(args.tls_ca_file)
         tls = {"ssl_certfile": str(files.cert_file), "ssl_keyfile": str(files.key_file)}
-    config = uvicorn.Config(app, log_level=args.log_level, access_log=False, http="httptools", loop="uvloop",
-                            lifespan="off", **tls)
-    scheme = "https" if args.tls else "http"
-    print(f"emulator listening on {scheme}://{args.host}:{port} (clock {args.clock}, seed {args.seed})", flush=True)
-    if args.tls:
+    config = uvicorn.Config(app, log_level=args.log_level, access_log=False, lifespan="off", **tls)
+    if files is not None:
+        config.load()  # reads the key into the SSL context, so the key file can go now, whatever stops us later
+        files.remove_private()
+    if args.log_requests:
+        logging.getLogger("emulator.requests").setLevel(logging.INFO)
+        if not logging.getLogger("emulator.requests").handlers:
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(logging.Formatter("%(message)s"))
+            logging.getLogger("emulator.requests").addHandler(handler)
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    url = f"{'https' if args.tls else 'http'}://{shown}:{port}"
+    print("\n".join(summary(app, url, args)), flush=True)
+    if files is not None:
         print(f"TLS CA certificate: {files.ca_file}", flush=True)
     if args.exit_with_pid:
         _exit_with(args.exit_with_pid)
+    # uvicorn stops gracefully on SIGTERM, then raises the signal again: end as a normal exit, so that what was
+    # registered to run at exit (the CA file's removal) runs.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.Server(config).run(sockets=[sock])
     return 0
 
 
+COMMANDS = {"serve": serve, "validate": validate, "schema": schema, "demo": demo}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    return {"serve": serve, "validate": validate, "schema": schema}[args.command](args)
+    if args.command == "serve":
+        for option in SERVE_OPTIONS:
+            if option.repeat and getattr(args, option.dest) is None:
+                setattr(args, option.dest, _env_default(option))
+    try:
+        return COMMANDS[args.command](args)
+    except KeyboardInterrupt:  # Ctrl-C: uvicorn has already stopped; no traceback
+        return 130

@@ -3,12 +3,14 @@
 Some official clients refuse plain http with a bearer token (pydo, through azure-core), so `serve --tls` serves
 HTTPS with a certificate from a CA made on the spot (trustme), and writes the CA's PEM where a client can read
 it: `Client(token=..., endpoint="https://127.0.0.1:PORT", connection_verify=<CA path>)`. Nothing is installed
-in the system trust store; the private keys live in a temporary directory that is removed at exit.
+in the system trust store. The server's key lives in a private temporary directory only until the server has
+loaded it (`remove_private`), so no stop, however abrupt, leaves it behind.
 """
 
 from __future__ import annotations
 
 import atexit
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -23,6 +25,10 @@ class TlsFiles:
     cert_file: Path  # the server certificate chain (PEM), for uvicorn's ssl_certfile
     key_file: Path  # the server private key (PEM), for uvicorn's ssl_keyfile
 
+    def remove_private(self) -> None:
+        """Delete the server's certificate and key (once loaded into the SSL context); the CA file stays."""
+        shutil.rmtree(self.key_file.parent, ignore_errors=True)
+
 
 def make_certificates(ca_file: str | Path | None = None, hosts: tuple[str, ...] = HOSTS) -> TlsFiles:
     """Make a CA and a server certificate for `hosts`; write the CA PEM to `ca_file` (default: a temp file)."""
@@ -32,7 +38,12 @@ def make_certificates(ca_file: str | Path | None = None, hosts: tuple[str, ...] 
     server = ca.issue_cert(*hosts)
     workdir = Path(tempfile.mkdtemp(prefix="emulator-tls-"))
     atexit.register(shutil.rmtree, workdir, True)
-    ca_path = Path(ca_file) if ca_file else workdir / "ca.pem"
+    if ca_file is None:  # a public certificate: a file of its own, outside the key's directory
+        handle, name = tempfile.mkstemp(prefix="emulator-ca-", suffix=".pem")
+        os.close(handle)
+        atexit.register(_unlink, name)
+        ca_file = name
+    ca_path = Path(ca_file)
     ca_path.parent.mkdir(parents=True, exist_ok=True)
     ca.cert_pem.write_to_path(str(ca_path))
     cert_path, key_path = workdir / "server.pem", workdir / "server.key"
@@ -41,3 +52,10 @@ def make_certificates(ca_file: str | Path | None = None, hosts: tuple[str, ...] 
     server.private_key_pem.write_to_path(str(key_path))
     key_path.chmod(0o600)
     return TlsFiles(ca_file=ca_path, cert_file=cert_path, key_file=key_path)
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

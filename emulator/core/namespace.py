@@ -54,6 +54,7 @@ class World:
     settings: Settings = field(default_factory=Settings)
     namespaces: dict[str, Namespace] = field(default_factory=dict)
     overrides: dict[str, Settings] = field(default_factory=dict)
+    log_requests: bool = False  # one log line per vendor request (serve --log-requests)
 
     def get(self, name: str) -> Namespace:
         ns = self.namespaces.get(name)

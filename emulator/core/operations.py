@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from emulator.core.vendor import Vendor
 
 log = logging.getLogger("emulator")
+requests_log = logging.getLogger("emulator.requests")
 
 Handler = Callable[["Call"], Any]
 JSON = b"application/json"
@@ -274,12 +275,26 @@ def record(call: Call, response: Response) -> None:
     """Journal the answer in the caller's namespace; a request no namespace accepted is recorded only where its
     namespace already exists (a refused credential never creates one)."""
     ns = call.ns
+    name = ns.name if ns is not None else call.vendor.namespace_of(call.headers)
     if ns is None:
-        ns = call.world.namespaces.get(call.vendor.namespace_of(call.headers))
-        if ns is None:
-            return
+        ns = call.world.namespaces.get(name)
     status = 0 if getattr(response, "dropped", False) else response.status_code
-    ns.journal.answered(ns.clock.now(), call, status, ns.name)
+    now = ns.clock.now() if ns is not None else None
+    if ns is not None:
+        ns.journal.answered(now, call, status, name)
+    if call.world.log_requests:
+        log_request(call, name, status, now)
+
+
+def log_request(call: Call, namespace: str, status: int, now: float | None) -> None:
+    """One line per vendor request (serve --log-requests): who, what, how it was answered, and when (virtual)."""
+    from datetime import datetime, timezone
+
+    when = "-" if now is None else datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    fired = f" faults={','.join(call.faults)}" if call.faults else ""
+    requests_log.info("%s %s %s %s %s %s -> %s at %s%s", namespace, call.vendor.name, call.name or "-",
+                      call.method, call.path, call.query_string.decode("latin-1") or "", status or "dropped",
+                      when, fired)
 
 
 # ---- dispatch ---------------------------------------------------------------------------------------------------

@@ -126,6 +126,13 @@ class Store:
                 found.restore(restored)
         return found
 
+    def counts(self) -> dict[str, int]:
+        """How many live records each collection holds (collections restored but not yet opened included)."""
+        found = {name: len(c) for name, c in self._collections.items()}
+        for name, entries in self._pending.items():
+            found[name] = sum(1 for *_, live in entries if live)
+        return found
+
     def export(self) -> dict[str, Any]:
         """Every collection's entries and the next sequence number (which this skips: gaps are harmless)."""
         collections = {name: c.entries() for name, c in self._collections.items()}
