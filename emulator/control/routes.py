@@ -21,6 +21,7 @@ from emulator.core.errors import ApiError
 from emulator.core.jsonio import dumps, loads
 from emulator.core.namespace import Namespace
 from emulator.core.validation import parse, parse_query
+from emulator.core.vendor import suggest
 
 PREFIX = "/_emulator"
 STATUS = {"invalid_request": 400, "not_found": 404, "method_not_allowed": 405, "conflict": 409,
@@ -98,6 +99,16 @@ def endpoint(handler: Handler, status: int = 200):
 
 async def health(request: Request) -> Any:
     return {"status": "ok", "vendors": request.app.state.vendors.names}
+
+
+async def operations(request: Request) -> Any:
+    """Every vendor's operations (the names fault rules and journal filters take) and error codes."""
+    return {"vendors": [{
+        "name": v.name, "prefixes": list(v.owns), "error_codes": list(v.error_codes),
+        "operations": [{"name": op.name, "aliases": list(op.aliases), "method": op.method,
+                        "path": v.prefix + op.path, **({"action": op.action} if op.action else {}),
+                        "documented": op.documented} for op in v.operations],
+    } for v in request.app.state.vendors]}
 
 
 async def reset(request: Request) -> Any:
@@ -196,10 +207,31 @@ async def clear_faults(request: Request) -> Any:
 # ---- journal ------------------------------------------------------------------------------------------------
 
 
+def _check_vendor(request: Request, vendor: str | None) -> None:
+    served = request.app.state.vendors
+    if vendor is not None and vendor not in served:
+        raise ApiError("invalid_request", f"vendor {vendor!r} is not served{suggest(vendor, served.names)}")
+
+
+def _operation_names(request: Request, vendor: str | None, operation: str) -> set[str]:
+    """The journal names of the operation a filter names (an alias or operationId included); an unknown name is
+    refused with the closest ones, since a filter that matches nothing would make an assertion pass vacuously."""
+    served = request.app.state.vendors
+    candidates = [served[vendor]] if vendor else list(served)
+    found = {op.name for v in candidates if (op := v.operation(operation)) is not None}
+    if not found:
+        names = [n for v in candidates for op in v.operations for n in op.names]
+        raise ApiError("invalid_request", f"operation {operation!r} is not an operation of "
+                                          f"{vendor or 'any vendor'}{suggest(operation, names)}")
+    return found
+
+
 async def journal(request: Request) -> Any:
     q = parse_query(JournalQuery, request.scope["query_string"])
+    _check_vendor(request, q.vendor)
+    operations = None if q.operation is None else _operation_names(request, q.vendor, q.operation)
     entries = []
-    for entry in namespace(request).journal.select(vendor=q.vendor, operation=q.operation, method=q.method,
+    for entry in namespace(request).journal.select(vendor=q.vendor, operation=operations, method=q.method,
                                                    path=q.path, status=q.status, since=q.since):
         entries.append(entry.as_json())
     kept = entries[:q.limit] if q.since is not None else entries[-q.limit:]
@@ -230,6 +262,7 @@ async def import_snapshot(request: Request) -> Any:
 def routes() -> list[Route]:
     table: list[tuple[str, str, Handler, int]] = [
         ("GET", "/health", health, 200),
+        ("GET", "/operations", operations, 200),
         ("POST", "/reset", reset, 200),
         ("POST", "/scenarios", load_scenario, 200),
         ("GET", "/clock", clock, 200),

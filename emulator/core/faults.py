@@ -132,19 +132,31 @@ class FaultError(ValueError):
 
 
 def check(spec: FaultSpec, vendors: Iterable["Vendor"]) -> None:
-    """Refuse a rule whose error code no vendor it could match would know (FaultError, a ValueError)."""
+    """Refuse a rule that could never fire (FaultError, a ValueError, naming the field and the closest names): a
+    vendor not served, an operation none of its vendors has, an error code one of them lacks."""
+    from emulator.core.vendor import suggest
+
     served = {v.name: v for v in vendors}
     if spec.vendor is not None and spec.vendor not in served:
-        raise FaultError(f"vendor {spec.vendor!r} is not served; use one of {', '.join(sorted(served))}",
-                         "vendor")
+        raise FaultError(f"vendor {spec.vendor!r} is not served{suggest(spec.vendor, served)}; the vendors are "
+                         f"{', '.join(served)}", "vendor")
+    candidates = [served[spec.vendor]] if spec.vendor else list(served.values())
+    if spec.operation is not None:
+        having = [v for v in candidates if v.operation(spec.operation) is not None]
+        if not having:
+            where = f"of {spec.vendor}" if spec.vendor else "of any vendor"
+            names = [n for v in candidates for op in v.operations if op.documented for n in op.names]
+            raise FaultError(f"operation {spec.operation!r} is not an operation {where}"
+                             f"{suggest(spec.operation, names)}; GET /_emulator/operations lists them", "operation")
+        candidates = having
     if spec.error is None:
         return
-    candidates = [spec.vendor] if spec.vendor else sorted(served)
-    unknown = [v for v in candidates if served[v].render_code(spec.error, "", None) is None]
-    if unknown:
-        raise FaultError(f"error {spec.error!r} is not an error code of {', '.join(unknown)}"
-                         + ("" if spec.vendor else "; name the vendor, or use a neutral kind such as internal"),
-                         "error")
+    lacking = [v for v in candidates if v.render_code(spec.error, "", None) is None]
+    if lacking:
+        codes = [c for v in lacking for c in v.error_codes]
+        hint = "" if spec.vendor or spec.operation else "; name the vendor, or use a neutral kind such as internal"
+        raise FaultError(f"error {spec.error!r} is not an error code of {', '.join(v.name for v in lacking)}"
+                         f"{suggest(spec.error, codes)}{hint}", "error")
 
 
 def add(ns: Namespace, spec: FaultSpec, vendors: Iterable["Vendor"]) -> Fault:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 from collections import deque
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, Iterator, NamedTuple
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, NamedTuple
 
 if TYPE_CHECKING:  # pragma: no cover
     from emulator.core.operations import Call
@@ -78,10 +78,15 @@ class Journal:
     def clear(self) -> None:
         self.entries.clear()
 
-    def select(self, *, vendor: str | None = None, operation: str | None = None, method: str | None = None,
-               path: str | None = None, status: int | None = None, since: int | None = None) -> Iterator[Entry]:
-        """Entries matching every given filter, oldest first (`path` is an fnmatch pattern)."""
-        squashed = squash(operation) if operation else None
+    def select(self, *, vendor: str | None = None, operation: str | Iterable[str] | None = None,
+               method: str | None = None, path: str | None = None, status: int | None = None,
+               since: int | None = None) -> Iterator[Entry]:
+        """Entries matching every given filter, oldest first (`path` is an fnmatch pattern; `operation` a name or
+        several, compared loosely)."""
+        if operation is None:
+            wanted = None
+        else:
+            wanted = {squash(operation)} if isinstance(operation, str) else {squash(name) for name in operation}
         for entry in self.entries:
             if type(entry) is tuple:
                 entry = Entry(*entry[:4], entry[4].decode("latin-1"), *entry[5:])
@@ -89,7 +94,7 @@ class Journal:
                 continue
             if vendor is not None and entry.vendor != vendor:
                 continue
-            if squashed is not None and (entry.operation is None or squash(entry.operation) != squashed):
+            if wanted is not None and (entry.operation is None or squash(entry.operation) not in wanted):
                 continue
             if method is not None and entry.method != method.upper():
                 continue

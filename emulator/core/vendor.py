@@ -8,6 +8,7 @@ emulator/app.py names one.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 
@@ -120,3 +121,14 @@ class Vendors:
 
     def namespace_of(self, headers: Mapping[str, str]) -> str:
         return resolve_name(headers, self.credential(headers))
+
+
+def suggest(wrong: str, known: Iterable[str], limit: int = 3) -> str:
+    """" (did you mean a, b?)" naming the closest known names, or "" when none is close."""
+    known = list(dict.fromkeys(known))
+    by_squashed: dict[str, str] = {}
+    for name in known:
+        by_squashed.setdefault(squash(name), name)
+    close = difflib.get_close_matches(squash(wrong), list(by_squashed), n=limit, cutoff=0.6)
+    names = [by_squashed[c] for c in close]
+    return f" (did you mean {', '.join(names)}?)" if names else ""
