@@ -6,6 +6,7 @@ The namespace is resolved as for vendor requests: the X-Emulator-Namespace heade
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, Optional, Union
 
@@ -19,7 +20,7 @@ from emulator.core import scenario as scenarios
 from emulator.core import snapshot
 from emulator.core.errors import ApiError
 from emulator.core.jsonio import dumps, loads
-from emulator.core.namespace import Namespace
+from emulator.core.namespace import NAMESPACE_HEADER, Namespace
 from emulator.core.validation import parse, parse_query
 from emulator.core.vendor import suggest
 
@@ -60,17 +61,38 @@ def _json(body: Any, status: int = 200) -> Response:
     return Response(dumps(body), status_code=status, media_type="application/json")
 
 
+def _headers(request: Request) -> dict[str, str]:
+    return {k.decode("latin-1"): v.decode("latin-1") for k, v in request.scope["headers"]}
+
+
 def _name(request: Request) -> str:
-    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in request.scope["headers"]}
-    return request.app.state.vendors.namespace_of(headers)
+    return request.app.state.vendors.namespace_of(_headers(request))
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it passes `limit` bytes (before the rest is read)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise ApiError("payload_too_large", f"the body is {declared} bytes; at most {limit} are accepted")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError("payload_too_large", f"the body is over {limit} bytes; at most {limit} are accepted")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def namespace(request: Request) -> Namespace:
     return request.app.state.world.get(_name(request))
 
 
+MAX_BODY = 1024 * 1024  # a control call's JSON body (scenarios and snapshots have their own limits)
+MAX_SNAPSHOT = 256 * 1024 * 1024
+
+
 async def _body(request: Request, model: type[BaseModel]) -> Any:
-    raw = await request.body()
+    raw = await read_limited(request, MAX_BODY)
     return parse(model, loads(raw) if raw else {}, "body")
 
 
@@ -251,7 +273,7 @@ async def export_snapshot(request: Request) -> Any:
 
 
 async def import_snapshot(request: Request) -> Any:
-    raw = await request.body()
+    raw = await read_limited(request, MAX_SNAPSHOT)
     try:
         ns = snapshot.import_namespace(request.app.state.world, _name(request), loads(raw) if raw else None)
     except snapshot.SnapshotError as exc:

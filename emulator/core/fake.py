@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
 
 from faker import Faker
 
 from emulator.core.ids import derived_hex
 
+_local = threading.local()
 
-@lru_cache(maxsize=1)
+
 def _faker() -> Faker:
-    # One instance per process: building Faker is slow, re-seeding it is cheap. Handlers never await while they
-    # use it, so the shared instance is safe on the single event loop.
-    return Faker("en_US")
+    # One instance per thread: building Faker is slow, re-seeding it is cheap. Handlers never await while they
+    # use it, and a scenario built off the event loop has its own thread's instance, so seeds never interleave.
+    fake = getattr(_local, "faker", None)
+    if fake is None:
+        fake = _local.faker = Faker("en_US")
+    return fake
 
 
 def faker_for(*key: object) -> Faker:

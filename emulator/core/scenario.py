@@ -1,53 +1,106 @@
 """Scenario files: YAML (safe-loaded) that sets up a namespace: seed, clock, vendor resources and faults.
 
 The top level is vendor-neutral; each vendor validates and loads its own section (core.vendor.Vendor). Every
-mistake is reported with the file and the line it is on: pydantic's error location is walked down the YAML
-node tree to the node it names.
+mistake is reported with the file and the line it is on (pydantic's error location is walked down the YAML node
+tree), and all of them at once: each section and each fault rule is checked on its own.
+
+A file is untrusted input, so it is bounded before anything walks it (LIMITS): its size, its nesting, the nodes
+its aliases expand to, every number finite and within 64 bits, the resources its `generate:` counts make.
+
+Loading builds a fresh namespace away from the world (`build`, which a server runs off its event loop) and then
+swaps it in at once (`install`): requests see the old state or the new one, never half of it, and a scenario
+with a mistake changes nothing.
 """
 
 from __future__ import annotations
 
+import difflib
+import math
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Literal, Mapping, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Iterable, Literal, Mapping, Optional
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from emulator.core import faults as fault_rules
-from emulator.core.namespace import DEFAULT_NAMESPACE, Settings, World
+from emulator.core.clock import LATEST
+from emulator.core.namespace import DEFAULT_NAMESPACE, Namespace, Settings, World
 
 if TYPE_CHECKING:  # pragma: no cover
     from emulator.core.vendor import Vendor
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What one scenario file may hold (the docs list them)."""
+
+    bytes: int = 16 * 1024 * 1024
+    depth: int = 64  # nested mappings and lists
+    nodes: int = 2_000_000  # YAML nodes once every alias is expanded
+    generated: int = 200_000  # resources all of a file's `generate:` counts make together
+    integer: int = 2**63 - 1  # the largest integer anywhere in a file
+
+
+LIMITS = Limits()
+# Scenario clocks start between these (epoch seconds): 1970 and the year 3000, so that any duration a file may
+# write still ends before the clock's own limit.
+EARLIEST_START, LATEST_START = 0.0, 32503680000.0
+assert LATEST_START < LATEST
+
+
 class ScenarioError(ValueError):
-    """A scenario that cannot be loaded; `loc` is the path inside the file, `line` its line (1-based)."""
+    """A scenario that cannot be loaded; `loc` is the path inside the file, `line` its line (1-based).
+
+    `problems` lists every mistake found (this one first); str() gives one `file:line: where: what` per line.
+    """
 
     def __init__(self, message: str, loc: tuple = (), source: str | None = None, line: int | None = None):
         super().__init__(message)
         self.message, self.loc, self.source, self.line = message, tuple(loc), source, line
+        self.problems: list[ScenarioError] = [self]
 
-    def __str__(self) -> str:
+    def one_line(self) -> str:
         where = self.source or "scenario"
         if self.line is not None:
             where += f":{self.line}"
         path = ".".join(str(p) for p in self.loc)
         return f"{where}: {path}: {self.message}" if path else f"{where}: {self.message}"
 
+    def __str__(self) -> str:
+        return "\n".join(p.one_line() for p in self.problems)
+
+    @classmethod
+    def of(cls, problems: list["ScenarioError"]) -> "ScenarioError":
+        """One error carrying every problem, in the order of their lines."""
+        ordered = sorted(problems, key=lambda p: (p.line is None, p.line or 0))
+        first = ordered[0]
+        error = cls(first.message, first.loc, first.source, first.line)
+        error.problems = [error, *ordered[1:]]
+        return error
+
+
+def _start_in_range(when: Optional[datetime]) -> Optional[datetime]:
+    if when is not None and not EARLIEST_START <= _epoch(when) <= LATEST_START:
+        raise ValueError("a scenario clock starts between 1970-01-01 and 3000-01-01")
+    return when
+
 
 class ClockSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     mode: Literal["realtime", "manual"] = Field("realtime", description="manual: time moves only when told")
-    start: Optional[datetime] = Field(None, description="virtual time at load (ISO 8601)")
+    start: Annotated[Optional[datetime], AfterValidator(_start_in_range)] = Field(
+        None, description="virtual time at load (ISO 8601, between 1970 and 3000; no offset means UTC)")
 
 
 class Scenario(BaseModel):
     model_config = ConfigDict(extra="allow")  # vendor sections, checked against the registered vendors
     version: Literal[1] = 1
-    seed: Optional[int] = Field(None, description="seed for ids and generated data")
+    seed: Optional[int] = Field(None, ge=0, le=LIMITS.integer, description="seed for ids and generated data")
     clock: Optional[ClockSpec] = None
-    namespace: str = Field(DEFAULT_NAMESPACE, min_length=1, description="namespace to load into when served")
+    namespace: str = Field(DEFAULT_NAMESPACE, min_length=1, max_length=200,
+                           description="namespace to load into, unless the request names one by header")
     faults: list[fault_rules.FaultSpec] = Field(default_factory=list)
 
     _nodes: Any = None  # the YAML node tree, for line numbers
@@ -81,35 +134,125 @@ def _line_of(node: Any, loc: tuple) -> int | None:
     return line
 
 
-def _first_error(exc: ValidationError, prefix: tuple = ()) -> tuple[tuple, str]:
+def problems_of(exc: ValidationError, prefix: tuple = ()) -> list[tuple[tuple, str]]:
+    """Every problem pydantic found, as (location, message). A key the model does not know next to a field it
+    misses is one mistake, a typo: it is reported once, at the key, naming the field it resembles."""
     errors = exc.errors(include_url=False)
-    # A key the model does not know is most likely a typo, and explains a field "missing" beside it: name it first.
-    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-    loc = prefix + tuple(p for p in err["loc"] if not str(p).startswith("function-"))
-    cause = (err.get("ctx") or {}).get("error")
-    step = getattr(cause, "step", None)  # a timeline's own check names the step at fault
-    if step is not None:
-        loc += ("timeline", step)
-    message = err["msg"].removeprefix("Value error, ")
-    more = len(exc.errors()) - 1
-    return loc, message + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else "")
+    found: list[tuple[tuple, str]] = []
+    extras = {tuple(e["loc"]): e for e in errors if e["type"] == "extra_forbidden"}
+    typos: dict[tuple, str] = {}
+    for err in errors:
+        if err["type"] != "missing" or not err["loc"]:
+            continue
+        parent, wanted = tuple(err["loc"][:-1]), str(err["loc"][-1])
+        keys = [loc[-1] for loc in extras if loc[:-1] == parent and loc not in typos]
+        close = difflib.get_close_matches(wanted, [str(k) for k in keys], n=1, cutoff=0.6)
+        if close:
+            typos[parent + (close[0],)] = wanted
+            err["_folded"] = True
+    for err in errors:
+        if err.get("_folded"):
+            continue
+        raw_loc = tuple(err["loc"])
+        loc = prefix + tuple(p for p in raw_loc if not str(p).startswith("function-"))
+        cause = (err.get("ctx") or {}).get("error")
+        step = getattr(cause, "step", None)  # a timeline's own check names the step at fault
+        if step is not None:
+            loc += ("timeline", step)
+        message = err["msg"].removeprefix("Value error, ")
+        if raw_loc in typos:
+            message = f"unknown field (did you mean {typos[raw_loc]}?)"
+        found.append((loc, message))
+    return found
+
+
+# ---- reading a file, bounded ----------------------------------------------------------------------------------
+
+
+def _bounded_events(text: str, source: str) -> None:
+    """Walk the YAML events once, before anything is built: refuse deep nesting and alias expansion beyond the
+    limits (a few hundred bytes of aliases can stand for billions of nodes), naming the line."""
+    sizes: dict[str, int] = {}  # anchor -> nodes it expands to
+    stack: list[list] = []  # open collections: [nodes so far, anchor]
+    total = 0
+
+    def add(count: int, mark: Any) -> None:
+        nonlocal total
+        if stack:
+            stack[-1][0] += count
+        else:
+            total += count
+        if (stack[0][0] if stack else total) > LIMITS.nodes:
+            raise ScenarioError(f"the file expands to more than {LIMITS.nodes:,} YAML nodes (through aliases?)",
+                                (), source, mark.line + 1)
+
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            if len(stack) >= LIMITS.depth:
+                raise ScenarioError(f"nested deeper than {LIMITS.depth} levels", (), source,
+                                    event.start_mark.line + 1)
+            stack.append([1, event.anchor])
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            count, anchor = stack.pop()
+            if anchor:
+                sizes[anchor] = count
+            add(count, event.start_mark)
+        elif isinstance(event, yaml.ScalarEvent):
+            if event.anchor:
+                sizes[event.anchor] = 1
+            add(1, event.start_mark)
+        elif isinstance(event, yaml.AliasEvent):
+            add(sizes.get(event.anchor, 1), event.start_mark)
+
+
+def _sane(data: Any, loc: tuple, found: list[tuple[tuple, str]], generated: list[int]) -> None:
+    """Every number finite and within 64 bits, and the `generate:` counts summed (aliases count every time)."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key == "generate" and isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                generated[0] += value
+                if generated[0] > LIMITS.generated and generated[1] == 0:
+                    generated[1] = 1
+                    found.append((loc + (key,), f"the file generates more than {LIMITS.generated:,} resources "
+                                                f"in all (generate: counts add up, aliases included)"))
+            _sane(value, loc + (key,), found, generated)
+    elif isinstance(data, list):
+        for number, value in enumerate(data):
+            _sane(value, loc + (number,), found, generated)
+    elif isinstance(data, float) and not math.isfinite(data):
+        found.append((loc, f"{data} is not a finite number"))
+    elif isinstance(data, int) and not isinstance(data, bool) and abs(data) > LIMITS.integer:
+        found.append((loc, f"{data} is beyond 64 bits"))
 
 
 def parse_scenario(text: str, source: str = "scenario") -> Scenario:
+    if len(text.encode("utf-8", "replace")) > LIMITS.bytes:
+        raise ScenarioError(f"the file is over {LIMITS.bytes:,} bytes", (), source)
     try:
-        nodes = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text) or {}
+        _bounded_events(text, source)
+        loader = yaml.SafeLoader(text)
+        try:
+            nodes = loader.get_single_node()
+            data = loader.construct_document(nodes) if nodes is not None else {}
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ScenarioError(f"not valid YAML: {getattr(exc, 'problem', None) or exc}", (), source,
                             mark.line + 1 if mark else None) from None
+    if data is None:
+        data = {}
     if not isinstance(data, dict):
         raise ScenarioError("a scenario is a mapping at the top level", (), source, 1)
+    found: list[tuple[tuple, str]] = []
+    _sane(data, (), found, [0, 0])
+    if found:
+        raise ScenarioError.of([ScenarioError(m, loc, source, _line_of(nodes, loc)) for loc, m in found])
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        loc, message = _first_error(exc)
-        raise ScenarioError(message, loc, source, _line_of(nodes, loc)) from None
+        raise ScenarioError.of([ScenarioError(m, loc, source, _line_of(nodes, loc))
+                                for loc, m in problems_of(exc)]) from None
     scenario._nodes, scenario._source = nodes, source
     return scenario
 
@@ -117,69 +260,103 @@ def parse_scenario(text: str, source: str = "scenario") -> Scenario:
 def load_file(path: str | Path) -> Scenario:
     path = Path(path)
     try:
-        text = path.read_text()
+        if path.stat().st_size > LIMITS.bytes:
+            raise ScenarioError(f"the file is over {LIMITS.bytes:,} bytes", (), str(path))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ScenarioError(f"cannot read: {exc.strerror}", (), str(path)) from None
+    except UnicodeDecodeError:
+        raise ScenarioError("not UTF-8 text", (), str(path)) from None
     return parse_scenario(text, str(path))
 
 
-def apply(world: World, scenario: Scenario, vendors: Iterable["Vendor"], source: str = "", *,
-          namespace: str | None = None) -> str:
-    """Reset a namespace (`namespace`, else the scenario's) to what the scenario describes; answers its name."""
-    if source:
-        scenario._source = source
+# ---- loading: build a fresh namespace, then swap it in ---------------------------------------------------------
+
+
+@dataclass
+class Built:
+    """A namespace built from a scenario, ready to be installed in place of what its name held."""
+
+    name: str
+    settings: Settings
+    namespace: Namespace
+
+
+def target(scenario: Scenario, requested: str | None) -> str:
+    """Where a scenario loads: the namespace a request names by header wins (tests reuse one file in many
+    namespaces), else the file's own `namespace:`."""
+    return requested or scenario.namespace
+
+
+def build(world: World, scenario: Scenario, vendors: Iterable["Vendor"], *, namespace: str | None = None
+          ) -> Built:
+    """A fresh namespace holding what the scenario describes, not yet visible to anyone. Every mistake is
+    collected (each section and each fault rule is checked on its own) and raised at once."""
     vendors = list(vendors)
     loaders = {v.name: v.load_scenario for v in vendors if v.load_scenario is not None}
-    unknown = sorted(set(scenario.model_extra or {}) - set(loaders))
-    if unknown:
-        raise scenario.error(f"unknown section {', '.join(unknown)}; this emulator serves "
-                             f"{', '.join(sorted(loaders))} (and version, seed, clock, namespace, faults)",
-                             (unknown[0],))
+    problems: list[ScenarioError] = []
+    sections = dict(scenario.model_extra or {})
+    for name in sections:
+        if name not in loaders:
+            close = difflib.get_close_matches(name, list(loaders), n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            problems.append(scenario.error(f"unknown section {name}{hint}; this emulator serves "
+                                           f"{', '.join(loaders)} (and version, seed, clock, namespace, faults)",
+                                           (name,)))
     ids: set[str] = set()
     for number, spec in enumerate(scenario.faults):
         try:
             fault_rules.check(spec, vendors)
         except fault_rules.FaultError as exc:
-            raise scenario.error(str(exc), ("faults", number, exc.field)) from None
+            problems.append(scenario.error(str(exc), ("faults", number, exc.field)))
         if spec.id is not None:
             if spec.id in ids:
-                raise scenario.error(f"a fault with id {spec.id!r} already exists", ("faults", number, "id"))
+                problems.append(scenario.error(f"a fault with id {spec.id!r} already exists",
+                                               ("faults", number, "id")))
             ids.add(spec.id)
-    name = namespace or scenario.namespace
-    previous = world.namespaces.get(name), world.overrides.get(name)
+    name = target(scenario, namespace)
     base = world.settings
     clock = scenario.clock
-    world.overrides[name] = Settings(
+    settings = Settings(
         seed=base.seed if scenario.seed is None else scenario.seed,
         clock_mode=clock.mode if clock else base.clock_mode,
         clock_start=_epoch(clock.start) if clock and clock.start else base.clock_start,
     )
-    world.reset(name)
-    ns = world.get(name)
-    try:
-        for section, raw in (scenario.model_extra or {}).items():
-            try:
-                loaders[section](ns, raw)
-            except ValidationError as exc:
-                loc, message = _first_error(exc, (section,))
-                raise scenario.error(message, loc) from None
-            except ScenarioError as exc:
-                raise scenario.error(exc.message, (section, *exc.loc) if exc.loc else (section,)) from None
+    ns = Namespace(name, settings)
+    for section, raw in sections.items():
+        if section not in loaders:
+            continue
+        try:
+            loaders[section](ns, raw)
+        except ValidationError as exc:
+            problems.extend(scenario.error(m, loc) for loc, m in problems_of(exc, (section,)))
+        except ScenarioError as exc:
+            problems.append(scenario.error(exc.message, (section, *exc.loc) if exc.loc else (section,)))
+    if not problems:
         for number, spec in enumerate(scenario.faults):
             try:
                 fault_rules.add(ns, spec, vendors)
             except fault_rules.FaultError as exc:  # a made-up id (fault_2) taken by a named rule
-                raise scenario.error(str(exc), ("faults", number, exc.field)) from None
-    except BaseException:  # a scenario loads whole or not at all: put back what the namespace held
-        world.reset(name)
-        if previous[0] is not None:
-            world.namespaces[name] = previous[0]
-        if previous[1] is None:
-            world.overrides.pop(name, None)
-        else:
-            world.overrides[name] = previous[1]
-        raise
-    return ns.name
+                problems.append(scenario.error(str(exc), ("faults", number, exc.field)))
+    if problems:
+        raise ScenarioError.of(problems)
+    return Built(name, settings, ns)
+
+
+def install(world: World, built: Built) -> Namespace:
+    """Put a built namespace in place of whatever its name held, at once."""
+    world.overrides[built.name] = built.settings
+    world.namespaces[built.name] = built.namespace
+    return built.namespace
+
+
+def apply(world: World, scenario: Scenario, vendors: Iterable["Vendor"], source: str = "", *,
+          namespace: str | None = None) -> str:
+    """Reset a namespace to what the scenario describes (see `target`); answers its name. Nothing changes if
+    the scenario has a mistake."""
+    if source:
+        scenario._source = source
+    return install(world, build(world, scenario, vendors, namespace=namespace)).name
 
 
 def _epoch(when: datetime) -> float:
@@ -190,7 +367,7 @@ def _epoch(when: datetime) -> float:
 def check(text: str, source: str, vendors: Iterable["Vendor"]) -> Scenario:
     """Load a scenario into a scratch world, so every mistake (refs, timelines, faults) is found with its line."""
     scenario = parse_scenario(text, source)
-    apply(World(), scenario, vendors)
+    build(World(), scenario, vendors)
     return scenario
 
 
