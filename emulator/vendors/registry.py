@@ -19,7 +19,7 @@ PACKAGES = (
     "emulator.vendors.mka1",
     "emulator.vendors.qianfan",
     # "emulator.vendors.mistral",
-    # "emulator.vendors.digitalocean",
+    "emulator.vendors.digitalocean",
 )
 ENTRY_POINT_GROUP = "llm_eval_emulator.vendors"
 

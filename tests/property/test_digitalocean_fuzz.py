@@ -57,7 +57,7 @@ def world():
     return client, params
 
 
-@pytest.mark.parametrize("method, path, op", [(o.method, o.path, o.name) for o in OPERATIONS])
+@pytest.mark.parametrize("method, path, op", [(o.method, o.path, o.name) for o in OPERATIONS if o.documented])
 def test_any_input_answers_a_success_or_the_envelope(world, method, path, op):
     client, params = world
     url = PREFIX + re.sub(r"\{(\w+)\}", lambda m: params[m.group(1)], path)

@@ -34,11 +34,15 @@ Agent evaluation (test cases, runs, results, metrics, datasets) and the model-ev
   undocumented `workspace_uuid` / `agent_workspace_name` filters DigitalOcean's MCP server sends.
 - Datasets: `dataset_type` UNKNOWN (pydo's default) does not filter; `dataset_paradigm` filters when sent (pydo
   always sends SINGLE_TURN by default, so multi-turn datasets need the parameter). Presigned URLs point at this
-  emulator (`PUT .../_emulator/files/<key>?namespace=...`); a CSV uploaded there (a `query` column, optional
-  `expected_response` or `ground_truth`) becomes the dataset's rows. A dataset whose object key was never
-  uploaded gets plausible rows from the seed (about one per 80 bytes of `size_in_bytes`, 3 to 25). Deletes are
-  soft: test cases keep naming a deleted dataset, but a new run on it is refused (422). Download URLs serve the
-  dataset as CSV and model-run results as gzip JSON from the same file route.
+  emulator (`PUT .../_emulator/files/<key>?namespace=...`, operation `files.upload`: no token, not rate-counted,
+  at most 10 MiB, else 413); a CSV uploaded there (a `query` column, optional `expected_response` or
+  `ground_truth`) becomes the dataset's rows. A dataset whose object key was never uploaded gets plausible rows
+  from the seed (about one per 80 bytes of `size_in_bytes`, 3 to 25). Deletes are soft: test cases keep naming
+  a deleted dataset, but a new run on it is refused (422). Download URLs serve the dataset as CSV and model-run
+  results as gzip JSON from the same path (`GET`, operation `files.download`).
+- Operations are named as pydo names them (`get_evaluation_test_case`); the OpenAPI operationId
+  (`genai_get_evaluation_test_case`) and gradient's method path (`agents.evaluation_test_cases.retrieve`) name
+  them too (routes.py lists them).
 - Metrics: GET /evaluation_metrics lists the built-in agent metrics (their uuids are the same in every
   namespace); custom metrics are model-evaluation metrics and are listed by /model_evaluation_metrics. Updating a
   custom metric issues a new uuid and retires the old one (as the vendor documents); deleting one is soft and
@@ -50,3 +54,7 @@ Agent evaluation (test cases, runs, results, metrics, datasets) and the model-ev
 """
 
 PREFIX = "/v2/gen-ai"
+
+# The package's declaration for the registry (core.vendor.Vendor), imported last: the modules it names import
+# PREFIX from here.
+from emulator.vendors.digitalocean.vendor import VENDOR  # noqa: E402

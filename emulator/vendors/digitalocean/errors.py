@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from emulator.core.errors import ApiError
 from emulator.core.jsonio import dumps
+from emulator.core.operations import Call
 from emulator.vendors.digitalocean.records import RATE_LIMIT, stable_uuid
 
 # Neutral kind -> (status, id). A wrong-state action is DigitalOcean's 422 unprocessable_entity (as its other
@@ -39,21 +40,33 @@ def unprocessable(message: str) -> ApiError:
     return ApiError("invalid_request", message, vendor_code="unprocessable_entity")
 
 
-def render_error(error: ApiError, headers: dict[str, str] | None = None) -> Response:
+def render_error(error: ApiError, call: Call | None = None) -> Response:
+    """The error in DigitalOcean's envelope. An accepted request's answer carries its ratelimit-* headers and
+    its own request_id; one refused before that (no token, no such route) only ratelimit-limit and an id fixed by
+    the error."""
     status, code = KIND_STATUS[error.kind]
     if error.vendor_code in CODE_STATUS:
         status, code = CODE_STATUS[error.vendor_code], error.vendor_code
-    request_id = error.details.get("request_id") or stable_uuid("request", error.kind, error.message)
-    out = {"ratelimit-limit": str(RATE_LIMIT), **(headers or {})}
+    caller = call.caller if call is not None else None
+    headers = {"ratelimit-limit": str(RATE_LIMIT)}
+    request_id = error.details.get("request_id")
+    if caller is not None:
+        headers.update(caller.rate_limit_headers)
+        request_id = request_id or caller.request_id
     if status in (429, 503):
-        out["retry-after"] = RETRY_AFTER_SECONDS
-    body = {"id": code, "message": error.message, "request_id": request_id}
-    return Response(dumps(body), status_code=status, media_type="application/json", headers=out)
+        headers["retry-after"] = RETRY_AFTER_SECONDS
+    body = {"id": code, "message": error.message,
+            "request_id": request_id or stable_uuid("request", error.kind, error.message)}
+    return Response(dumps(body), status_code=status, media_type="application/json", headers=headers)
 
 
-def render_code(code: str, message: str) -> Response | None:
+def render_code(code: str, message: str, call: Call | None = None) -> Response | None:
     """A scripted fault's error: a DigitalOcean id (`not_found`, `too_many_requests`, ...) or a neutral kind."""
     if code in KIND_STATUS:
-        return render_error(ApiError(code, message))
+        return render_error(ApiError(code, message), call)
     kind = KIND_OF_CODE.get(code)
-    return None if kind is None else render_error(ApiError(kind, message, vendor_code=code))
+    return None if kind is None else render_error(ApiError(kind, message, vendor_code=code), call)
+
+
+# What a fault rule may name: DigitalOcean's ids and the neutral kinds.
+ERROR_CODES = tuple(CODE_STATUS) + tuple(kind for kind in KIND_STATUS if kind not in CODE_STATUS)

@@ -1,35 +1,40 @@
-"""DigitalOcean GenAI evaluation routes: one row per operation (method, path, pydo method name, handler, query
-model, body model). The pydo method name is the OpenAPI operationId without its `genai_` prefix.
+"""DigitalOcean's operation table: one row per pydo operation, handlers of one argument (core.operations.Call).
 
 Handlers are thin: the row's models parse the request, service.py / model_eval.py apply the rules, render.py
 shapes the answer. Every answer (success or error) is JSON with the ratelimit-* headers as integers.
+
+Names: a row's name is the pydo method name (`get_evaluation_test_case`), which the journal records and fault
+rules match. A fault rule (or journal query) may also name an operation by its OpenAPI operationId (`genai_` +
+the pydo name: `genai_get_evaluation_test_case`) or, for the operations gradient 3.12.2 has, by gradient's
+method path (`agents.evaluation_test_cases.retrieve`). Case, `_` and `-` are ignored when names are compared.
+
+Two more rows serve the presigned URLs the presign operations hand out (`files.upload`, `files.download`):
+they are the emulator's own, not in the vendor's OpenAPI description (`documented=False`), and need no token,
+since a presigned URL carries its namespace in `?namespace=` as a real one carries its grant.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
-from urllib.parse import unquote
+from typing import Any
+from urllib.parse import parse_qsl, unquote
 
-from pydantic import BaseModel
-from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from emulator.core import faults
 from emulator.core.errors import ApiError
-from emulator.core.http import bearer_token, headers_of
-from emulator.core.jsonio import dumps, loads
+from emulator.core.http import bearer_token
 from emulator.core.namespace import Namespace, resolve_name
+from emulator.core.operations import Call, Operation, json_answer
 from emulator.core.pagination import page_window
-from emulator.core.validation import parse, parse_query_lists
 from emulator.vendors.digitalocean import PREFIX, model_eval, render, service, wire
-from emulator.vendors.digitalocean.errors import render_error
-from emulator.vendors.digitalocean.records import RATE_LIMIT, stable_uuid
+from emulator.vendors.digitalocean.records import RATE_LIMIT
 from emulator.vendors.digitalocean.results import iso
 from emulator.vendors.digitalocean.service import Caller
 
-Handler = Callable[[Caller, dict[str, str], Any, Any], Any]
 WINDOW_SECONDS = 3600
+# Object keys of the files the download URLs name: a dataset as CSV, a model run's results as gzip JSON.
+DATASET_DOWNLOADS = "downloads/datasets/"
+MODEL_RUN_DOWNLOADS = "downloads/model_evaluation_runs/"
+MODEL_RUN_RESULTS_FILE = "/results.json.gz"
 
 
 def rate_headers(ns: Namespace) -> tuple[dict[str, str], int]:
@@ -45,41 +50,31 @@ def rate_headers(ns: Namespace) -> tuple[dict[str, str], int]:
     return headers, state["requests"]
 
 
-def _base_url(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+def authenticate(call: Call) -> Caller:
+    """The bearer token is the caller; it names the namespace unless X-Emulator-Namespace does. An accepted
+    request is counted in the namespace's rate-limit window (before any fault fires, as the vendor counts it)."""
+    token = bearer_token(call.headers)
+    if token is None:
+        raise ApiError("unauthorized", "Unable to authenticate you.")
+    ns = call.world.get(resolve_name(call.headers, token))
+    headers, number = rate_headers(ns)
+    return Caller(ns, token, call.base_url, rate_limit_headers=headers, request_number=number)
 
 
-def endpoint(operation: str, handler: Handler, query: type[BaseModel] | None, body: type[BaseModel] | None):
-    async def call(request: Request) -> Response:
-        headers = headers_of(request)
-        token = bearer_token(headers)
-        if token is None:
-            return render_error(ApiError("unauthorized", "Unable to authenticate you."))
-        ns = request.app.state.world.get(resolve_name(headers, token))
-        limits, number = rate_headers(ns)
-        try:
-            scripted = await faults.before_operation(request, ns, "digitalocean", operation)
-            if scripted is not None:
-                return scripted
-            q = parse_query_lists(query, request.scope["query_string"]) if query else None
-            b = None
-            if body is not None:
-                raw = await request.body()
-                data = loads(raw) if raw.strip() else {}
-                if not isinstance(data, dict):
-                    raise ApiError("invalid_request", "the request body must be a JSON object")
-                b = parse(body, data, "body")
-            result = handler(Caller(ns, token, _base_url(request)), request.path_params, q, b)
-        except ApiError as error:
-            error.details.setdefault("request_id", _request_id(ns, number))
-            return render_error(error, limits)
-        return Response(dumps(result), media_type="application/json", headers=limits)
-
-    return call
+def authenticate_presigned(call: Call) -> Caller:
+    """A presigned URL carries its namespace (`?namespace=`, as a real one carries its grant): no token needed,
+    and it is not counted against the API's rate limit."""
+    named = None
+    for key, value in parse_qsl(call.query_string.decode("latin-1"), keep_blank_values=True):
+        if key == "namespace":
+            named = value
+    ns = call.world.get(named or resolve_name(call.headers, bearer_token(call.headers)))
+    return Caller(ns, "presigned-url", call.base_url)
 
 
-def _request_id(ns: Namespace, number: int) -> str:
-    return stable_uuid(ns.seed, "request", number)
+def render_result(result: Any, call: Call) -> Response:
+    """A handler's result as JSON (a file as the Response it made), with the request's ratelimit-* headers."""
+    return json_answer(result, call, call.caller.rate_limit_headers or None)
 
 
 def _int_param(params: dict[str, str], name: str) -> int:
@@ -92,56 +87,60 @@ def _int_param(params: dict[str, str], name: str) -> int:
 # ---- agent evaluation handlers ------------------------------------------------------------------------------
 
 
-def create_evaluation_test_case(c, p, q, b):
-    return {"test_case_uuid": service.create_test_case(c, b).test_case_uuid}
+def create_evaluation_test_case(call: Call):
+    return {"test_case_uuid": service.create_test_case(call.caller, call.body).test_case_uuid}
 
 
-def list_evaluation_test_cases(c, p, q, b):
-    return {"evaluation_test_cases": [render.test_case(c, t) for t in service.list_test_cases(c, q)]}
+def list_evaluation_test_cases(call: Call):
+    found = service.list_test_cases(call.caller, call.query)
+    return {"evaluation_test_cases": [render.test_case(call.caller, t) for t in found]}
 
 
-def get_evaluation_test_case(c, p, q, b):
-    case = service.get_test_case(c, p["test_case_uuid"])
-    return {"evaluation_test_case": render.test_case(c, case, q.evaluation_test_case_version)}
+def get_evaluation_test_case(call: Call):
+    case = service.get_test_case(call.caller, call.params["test_case_uuid"])
+    return {"evaluation_test_case": render.test_case(call.caller, case, call.query.evaluation_test_case_version)}
 
 
-def update_evaluation_test_case(c, p, q, b):
-    case = service.update_test_case(c, p["test_case_uuid"], b)
+def update_evaluation_test_case(call: Call):
+    case = service.update_test_case(call.caller, call.params["test_case_uuid"], call.body)
     return {"test_case_uuid": case.test_case_uuid, "version": case.latest.version}
 
 
-def list_evaluation_runs_by_test_case(c, p, q, b):
-    found = service.list_runs_by_test_case(c, p["evaluation_test_case_uuid"], q.evaluation_test_case_version)
-    return {"evaluation_runs": [render.evaluation_run(c, r) for r in found]}
+def list_evaluation_runs_by_test_case(call: Call):
+    found = service.list_runs_by_test_case(call.caller, call.params["evaluation_test_case_uuid"],
+                                           call.query.evaluation_test_case_version)
+    return {"evaluation_runs": [render.evaluation_run(call.caller, r) for r in found]}
 
 
-def list_evaluation_test_cases_by_workspace(c, p, q, b):
-    found = service.list_test_cases_by_workspace(c, p["workspace_uuid"])
-    return {"evaluation_test_cases": [render.test_case(c, t) for t in found]}
+def list_evaluation_test_cases_by_workspace(call: Call):
+    found = service.list_test_cases_by_workspace(call.caller, call.params["workspace_uuid"])
+    return {"evaluation_test_cases": [render.test_case(call.caller, t) for t in found]}
 
 
-def run_evaluation_test_case(c, p, q, b):
-    return {"evaluation_run_uuids": [r.evaluation_run_uuid for r in service.start_runs(c, b)]}
+def run_evaluation_test_case(call: Call):
+    return {"evaluation_run_uuids": [r.evaluation_run_uuid for r in service.start_runs(call.caller, call.body)]}
 
 
-def get_evaluation_run(c, p, q, b):
-    return {"evaluation_run": render.evaluation_run(c, service.get_run(c, p["evaluation_run_uuid"], polled=True))}
+def get_evaluation_run(call: Call):
+    run = service.get_run(call.caller, call.params["evaluation_run_uuid"], polled=True)
+    return {"evaluation_run": render.evaluation_run(call.caller, run)}
 
 
-def get_evaluation_run_results(c, p, q, b):
-    run = service.get_run(c, p["evaluation_run_uuid"])
-    scored = service.outcome(c, run)
+def get_evaluation_run_results(call: Call):
+    caller = call.caller
+    run = service.get_run(caller, call.params["evaluation_run_uuid"])
+    scored = service.outcome(caller, run)
     prompts = scored["prompts"] if scored else []
-    window = page_window(len(prompts), q.page, q.per_page)
+    window = page_window(len(prompts), call.query.page, call.query.per_page)
     path = f"{PREFIX}/evaluation_runs/{run.evaluation_run_uuid}/results"
-    return {"evaluation_run": render.evaluation_run(c, run), "prompts": prompts[window.start:window.stop],
-            "links": render.links(c, path, window), "meta": render.meta(window)}
+    return {"evaluation_run": render.evaluation_run(caller, run), "prompts": prompts[window.start:window.stop],
+            "links": render.links(caller, path, window), "meta": render.meta(window)}
 
 
-def get_evaluation_run_prompt_results(c, p, q, b):
-    run = service.get_run(c, p["evaluation_run_uuid"])
-    prompt_id = _int_param(p, "prompt_id")
-    scored = service.outcome(c, run)
+def get_evaluation_run_prompt_results(call: Call):
+    run = service.get_run(call.caller, call.params["evaluation_run_uuid"])
+    prompt_id = _int_param(call.params, "prompt_id")
+    scored = service.outcome(call.caller, run)
     if scored is None:
         raise ApiError("not_found", f"Evaluation run {run.evaluation_run_uuid!r} has no results yet (it is"
                                     f" {run.status}).")
@@ -151,220 +150,221 @@ def get_evaluation_run_prompt_results(c, p, q, b):
     return {"prompt": scored["prompts"][prompt_id - 1]}
 
 
-def list_evaluation_metrics(c, p, q, b):
-    return {"metrics": [render.metric(c, m) for m in service.agent_metrics()]}
+def list_evaluation_metrics(call: Call):
+    return {"metrics": [render.metric(call.caller, m) for m in service.agent_metrics()]}
 
 
-def create_custom_evaluation_metric(c, p, q, b):
-    return {"metric": render.metric(c, model_eval.create_custom_metric(c, b))}
+def create_custom_evaluation_metric(call: Call):
+    return {"metric": render.metric(call.caller, model_eval.create_custom_metric(call.caller, call.body))}
 
 
-def update_custom_evaluation_metric(c, p, q, b):
-    return {"metric": render.metric(c, model_eval.update_custom_metric(c, p["metric_uuid"], b))}
+def update_custom_evaluation_metric(call: Call):
+    updated = model_eval.update_custom_metric(call.caller, call.params["metric_uuid"], call.body)
+    return {"metric": render.metric(call.caller, updated)}
 
 
-def delete_custom_evaluation_metric(c, p, q, b):
-    model_eval.delete_custom_metric(c, p["metric_uuid"])
+def delete_custom_evaluation_metric(call: Call):
+    model_eval.delete_custom_metric(call.caller, call.params["metric_uuid"])
     return {}
 
 
-def list_evaluation_datasets(c, p, q, b):
-    return {"evaluation_datasets": [render.dataset(d) for d in service.list_datasets(c, q)]}
+def list_evaluation_datasets(call: Call):
+    return {"evaluation_datasets": [render.dataset(d) for d in service.list_datasets(call.caller, call.query)]}
 
 
-def create_evaluation_dataset(c, p, q, b):
-    return {"evaluation_dataset_uuid": service.create_dataset(c, b).dataset_uuid}
+def create_evaluation_dataset(call: Call):
+    return {"evaluation_dataset_uuid": service.create_dataset(call.caller, call.body).dataset_uuid}
 
 
-def create_evaluation_dataset_file_upload_presigned_urls(c, p, q, b):
-    return _presigned(c, b, "evaluation_datasets")
+def create_evaluation_dataset_file_upload_presigned_urls(call: Call):
+    return _presigned(call.caller, call.body, "evaluation_datasets")
 
 
-def create_model_eval_dataset_upload_presigned_urls(c, p, q, b):
-    return _presigned(c, b, "model_evaluation/datasets")
+def create_model_eval_dataset_upload_presigned_urls(call: Call):
+    return _presigned(call.caller, call.body, "model_evaluation/datasets")
 
 
-def _presigned(c: Caller, b, route: str) -> dict[str, Any]:
-    made = service.presign(c, b, route)
+def _presigned(caller: Caller, body: wire.PresignFiles, route: str) -> dict[str, Any]:
+    made = service.presign(caller, body, route)
     for upload in made["uploads"]:
         upload["expires_at"] = iso(upload["expires_at"])
     return made
 
 
-def delete_evaluation_dataset(c, p, q, b):
-    service.delete_dataset(c, p["dataset_uuid"])
+def delete_evaluation_dataset(call: Call):
+    service.delete_dataset(call.caller, call.params["dataset_uuid"])
     return {}
 
 
-def get_evaluation_dataset_download_url(c, p, q, b):
-    dataset = service.get_dataset(c, p["dataset_uuid"])
-    expires = c.now + service.URL_TTL_SECONDS
-    return {"download_url": service.file_url(c, f"downloads/datasets/{dataset.dataset_uuid}.csv", expires),
+def get_evaluation_dataset_download_url(call: Call):
+    caller = call.caller
+    dataset = service.get_dataset(caller, call.params["dataset_uuid"])
+    expires = caller.now + service.URL_TTL_SECONDS
+    return {"download_url": service.file_url(caller, f"{DATASET_DOWNLOADS}{dataset.dataset_uuid}.csv", expires),
             "expires_at": iso(expires)}
 
 
 # ---- model evaluation handlers ------------------------------------------------------------------------------
 
 
-def list_model_evaluation_metrics(c, p, q, b):
-    return {"metrics": [render.metric(c, m) for m in model_eval.model_metrics(c)]}
+def list_model_evaluation_metrics(call: Call):
+    return {"metrics": [render.metric(call.caller, m) for m in model_eval.model_metrics(call.caller)]}
 
 
-def list_model_evaluation_presets(c, p, q, b):
-    return {"presets": [render.preset(c, x) for x in model_eval.presets(c.ns).values()]}
+def list_model_evaluation_presets(call: Call):
+    return {"presets": [render.preset(call.caller, x) for x in model_eval.presets(call.caller.ns).values()]}
 
 
-def get_model_evaluation_preset(c, p, q, b):
-    return {"preset": render.preset(c, model_eval.get_preset(c, p["eval_preset_uuid"]))}
+def get_model_evaluation_preset(call: Call):
+    preset = model_eval.get_preset(call.caller, call.params["eval_preset_uuid"])
+    return {"preset": render.preset(call.caller, preset)}
 
 
-def delete_model_evaluation_preset(c, p, q, b):
-    model_eval.delete_preset(c, p["eval_preset_uuid"])
+def delete_model_evaluation_preset(call: Call):
+    model_eval.delete_preset(call.caller, call.params["eval_preset_uuid"])
     return {}
 
 
 STATUSES_OFFERED = [s for s in model_eval.MODEL_RUN_LIFECYCLE.states if not s.endswith("UNSPECIFIED")]
 
 
-def list_model_evaluation_runs(c, p, q, b):
-    found, window = model_eval.list_model_runs(c, q)
-    kept = q.model_dump(exclude_defaults=True, exclude={"page", "per_page"})
-    return {"runs": [render.model_run_summary(c, r) for r in found],
-            "links": render.links(c, f"{PREFIX}/model_evaluation_runs", window, kept), "meta": render.meta(window),
-            "available_statuses": STATUSES_OFFERED, "available_candidate_types": list(wire.CANDIDATE_SOURCES)}
+def list_model_evaluation_runs(call: Call):
+    caller, query = call.caller, call.query
+    found, window = model_eval.list_model_runs(caller, query)
+    kept = query.model_dump(exclude_defaults=True, exclude={"page", "per_page"})
+    return {"runs": [render.model_run_summary(caller, r) for r in found],
+            "links": render.links(caller, f"{PREFIX}/model_evaluation_runs", window, kept),
+            "meta": render.meta(window), "available_statuses": STATUSES_OFFERED,
+            "available_candidate_types": list(wire.CANDIDATE_SOURCES)}
 
 
-def create_model_evaluation_run(c, p, q, b):
-    return {"eval_run_uuid": model_eval.create_model_run(c, b).eval_run_uuid}
+def create_model_evaluation_run(call: Call):
+    return {"eval_run_uuid": model_eval.create_model_run(call.caller, call.body).eval_run_uuid}
 
 
-def get_model_evaluation_run(c, p, q, b):
-    run = model_eval.get_model_run(c, p["eval_run_uuid"], polled=True)
-    scored = model_eval.scored(c, run)
+def get_model_evaluation_run(call: Call):
+    caller = call.caller
+    run = model_eval.get_model_run(caller, call.params["eval_run_uuid"], polled=True)
+    scored = model_eval.scored(caller, run)
     rows = scored["results"] if scored else []
-    window = page_window(len(rows), q.page, q.per_page)
-    return {"run": render.model_run_detail(c, run), "results": rows[window.start:window.stop],
-            "links": render.links(c, f"{PREFIX}/model_evaluation_runs/{run.eval_run_uuid}", window),
+    window = page_window(len(rows), call.query.page, call.query.per_page)
+    return {"run": render.model_run_detail(caller, run), "results": rows[window.start:window.stop],
+            "links": render.links(caller, f"{PREFIX}/model_evaluation_runs/{run.eval_run_uuid}", window),
             "meta": render.meta(window)}
 
 
-def delete_model_evaluation_run(c, p, q, b):
-    return model_eval.delete_model_run(c, p["eval_run_uuid"])
+def delete_model_evaluation_run(call: Call):
+    return model_eval.delete_model_run(call.caller, call.params["eval_run_uuid"])
 
 
-def update_model_evaluation_run(c, p, q, b):
-    return {"run": render.model_run_summary(c, model_eval.rename_model_run(c, p["eval_run_uuid"], b))}
+def update_model_evaluation_run(call: Call):
+    renamed = model_eval.rename_model_run(call.caller, call.params["eval_run_uuid"], call.body)
+    return {"run": render.model_run_summary(call.caller, renamed)}
 
 
-def cancel_model_evaluation_run(c, p, q, b):
-    return {"run": render.model_run_summary(c, model_eval.cancel_model_run(c, p["eval_run_uuid"], b))}
+def cancel_model_evaluation_run(call: Call):
+    cancelled = model_eval.cancel_model_run(call.caller, call.params["eval_run_uuid"], call.body)
+    return {"run": render.model_run_summary(call.caller, cancelled)}
 
 
-def get_model_evaluation_run_results_download_url(c, p, q, b):
-    run = model_eval.get_model_run(c, p["eval_run_uuid"])
-    model_eval.require_results(c, run)
-    expires = c.now + service.URL_TTL_SECONDS
-    key = f"downloads/model_evaluation_runs/{run.eval_run_uuid}/results.json.gz"
-    return {"download_url": service.file_url(c, key, expires), "expires_at": iso(expires)}
-
-
-TC, RUN, MRUN = "/evaluation_test_cases", "/evaluation_runs/{evaluation_run_uuid}", "/model_evaluation_runs/{eval_run_uuid}"
-
-OPERATIONS: list[tuple[str, str, str, Handler, type[BaseModel] | None, type[BaseModel] | None]] = [
-    ("POST", TC, "create_evaluation_test_case", create_evaluation_test_case, None, wire.CreateTestCase),
-    ("GET", TC, "list_evaluation_test_cases", list_evaluation_test_cases, wire.TestCaseListQuery, None),
-    ("GET", TC + "/{test_case_uuid}", "get_evaluation_test_case", get_evaluation_test_case, wire.VersionQuery, None),
-    ("PUT", TC + "/{test_case_uuid}", "update_evaluation_test_case", update_evaluation_test_case, None,
-     wire.UpdateTestCase),
-    ("GET", TC + "/{evaluation_test_case_uuid}/evaluation_runs", "list_evaluation_runs_by_test_case",
-     list_evaluation_runs_by_test_case, wire.VersionQuery, None),
-    ("GET", "/workspaces/{workspace_uuid}/evaluation_test_cases", "list_evaluation_test_cases_by_workspace",
-     list_evaluation_test_cases_by_workspace, None, None),
-    ("POST", "/evaluation_runs", "run_evaluation_test_case", run_evaluation_test_case, None, wire.RunTestCase),
-    ("GET", RUN, "get_evaluation_run", get_evaluation_run, None, None),
-    ("GET", RUN + "/results", "get_evaluation_run_results", get_evaluation_run_results, wire.PageQuery, None),
-    ("GET", RUN + "/results/{prompt_id}", "get_evaluation_run_prompt_results", get_evaluation_run_prompt_results,
-     None, None),
-    ("GET", "/evaluation_metrics", "list_evaluation_metrics", list_evaluation_metrics, None, None),
-    ("POST", "/custom_evaluation_metrics", "create_custom_evaluation_metric", create_custom_evaluation_metric, None,
-     wire.CreateCustomMetric),
-    ("PUT", "/custom_evaluation_metrics/{metric_uuid}", "update_custom_evaluation_metric",
-     update_custom_evaluation_metric, None, wire.UpdateCustomMetric),
-    ("DELETE", "/custom_evaluation_metrics/{metric_uuid}", "delete_custom_evaluation_metric",
-     delete_custom_evaluation_metric, None, None),
-    ("GET", "/evaluation_datasets", "list_evaluation_datasets", list_evaluation_datasets, wire.DatasetListQuery,
-     None),
-    ("POST", "/evaluation_datasets", "create_evaluation_dataset", create_evaluation_dataset, None,
-     wire.CreateDataset),
-    ("POST", "/evaluation_datasets/file_upload_presigned_urls", "create_evaluation_dataset_file_upload_presigned_urls",
-     create_evaluation_dataset_file_upload_presigned_urls, None, wire.PresignFiles),
-    ("DELETE", "/evaluation_datasets/{dataset_uuid}", "delete_evaluation_dataset", delete_evaluation_dataset, None,
-     None),
-    ("GET", "/evaluation_datasets/{dataset_uuid}/download_url", "get_evaluation_dataset_download_url",
-     get_evaluation_dataset_download_url, None, None),
-    ("POST", "/model_evaluation/datasets/file_upload_presigned_urls", "create_model_eval_dataset_upload_presigned_urls",
-     create_model_eval_dataset_upload_presigned_urls, None, wire.PresignFiles),
-    ("GET", "/model_evaluation_metrics", "list_model_evaluation_metrics", list_model_evaluation_metrics, None, None),
-    ("GET", "/model_evaluation_presets", "list_model_evaluation_presets", list_model_evaluation_presets, None, None),
-    ("GET", "/model_evaluation_presets/{eval_preset_uuid}", "get_model_evaluation_preset",
-     get_model_evaluation_preset, None, None),
-    ("DELETE", "/model_evaluation_presets/{eval_preset_uuid}", "delete_model_evaluation_preset",
-     delete_model_evaluation_preset, None, None),
-    ("GET", "/model_evaluation_runs", "list_model_evaluation_runs", list_model_evaluation_runs,
-     wire.ModelRunListQuery, None),
-    ("POST", "/model_evaluation_runs", "create_model_evaluation_run", create_model_evaluation_run, None,
-     wire.CreateModelRun),
-    ("GET", MRUN, "get_model_evaluation_run", get_model_evaluation_run, wire.ModelRunPageQuery, None),
-    ("DELETE", MRUN, "delete_model_evaluation_run", delete_model_evaluation_run, None, None),
-    ("PATCH", MRUN, "update_model_evaluation_run", update_model_evaluation_run, None, wire.RenameModelRun),
-    ("PUT", MRUN + "/cancel", "cancel_model_evaluation_run", cancel_model_evaluation_run, None, wire.CancelModelRun),
-    ("GET", MRUN + "/results/download_url", "get_model_evaluation_run_results_download_url",
-     get_model_evaluation_run_results_download_url, None, None),
-]
+def get_model_evaluation_run_results_download_url(call: Call):
+    caller = call.caller
+    run = model_eval.get_model_run(caller, call.params["eval_run_uuid"])
+    model_eval.require_results(caller, run)
+    expires = caller.now + service.URL_TTL_SECONDS
+    key = f"{MODEL_RUN_DOWNLOADS}{run.eval_run_uuid}{MODEL_RUN_RESULTS_FILE}"
+    return {"download_url": service.file_url(caller, key, expires), "expires_at": iso(expires)}
 
 
 # ---- presigned URLs: uploads and downloads on the emulator itself -------------------------------------------
 
-FILES = PREFIX + "/_emulator/files/{key:path}"
-
-
-def _file_namespace(request: Request) -> Namespace:
-    """A presigned URL carries its namespace (a real one carries its grant), so the request needs no token."""
-    named = request.query_params.get("namespace")
-    headers = headers_of(request)
-    return request.app.state.world.get(named or resolve_name(headers, bearer_token(headers)))
-
-
-async def put_file(request: Request) -> Response:
-    ns = _file_namespace(request)
-    try:
-        service.store_upload(ns, unquote(request.path_params["key"]), await request.body())
-    except ApiError as error:
-        return render_error(error)
+def upload_file(call: Call):
+    service.store_upload(call.caller.ns, unquote(call.params["key"]), call.body)
     return Response(b"", status_code=200)
 
 
-async def get_file(request: Request) -> Response:
-    ns = _file_namespace(request)
-    key = unquote(request.path_params["key"])
-    c = Caller(ns, "presigned-url", _base_url(request))
-    try:
-        if key.startswith("downloads/datasets/") and key.endswith(".csv"):
-            found = service.datasets(ns).get(key[len("downloads/datasets/"):-len(".csv")])
-            if found is not None:
-                return Response(service.dataset_csv(found).encode(), media_type="text/csv")
-        elif key.startswith("downloads/model_evaluation_runs/") and key.endswith("/results.json.gz"):
-            found = model_eval.model_runs(ns).get(key.split("/")[2])
-            if found is not None:
-                model_eval.sync(c, found)
-                return Response(model_eval.results_file(c, found), media_type="application/gzip")
-        raise ApiError("not_found", f"no file {key!r}")
-    except ApiError as error:
-        return render_error(error)
+def download_file(call: Call):
+    caller = call.caller
+    key = unquote(call.params["key"])
+    if key.startswith(DATASET_DOWNLOADS) and key.endswith(".csv"):
+        found = service.datasets(caller.ns).get(key[len(DATASET_DOWNLOADS):-len(".csv")])
+        if found is not None:
+            return Response(service.dataset_csv(found).encode(), media_type="text/csv")
+    elif key.startswith(MODEL_RUN_DOWNLOADS) and key.endswith(MODEL_RUN_RESULTS_FILE):
+        found = model_eval.model_runs(caller.ns).get(key.split("/")[2])
+        if found is not None:
+            model_eval.sync(caller, found)
+            return Response(model_eval.results_file(caller, found), media_type="application/gzip")
+    raise ApiError("not_found", f"no file {key!r}")
 
 
-def routes() -> list[Route]:
-    table = [Route(PREFIX + path, endpoint(op, handler, query, body), methods=[method], name=f"digitalocean.{op}")
-             for method, path, op, handler, query, body in OPERATIONS]
-    return table + [Route(FILES, put_file, methods=["PUT"], name="digitalocean.put_file"),
-                    Route(FILES, get_file, methods=["GET"], name="digitalocean.get_file")]
+# ---- the table ----------------------------------------------------------------------------------------------
+
+TEST_CASES = "/evaluation_test_cases"
+TEST_CASE = TEST_CASES + "/{test_case_uuid}"
+EVALUATION_RUN = "/evaluation_runs/{evaluation_run_uuid}"
+CUSTOM_METRIC = "/custom_evaluation_metrics/{metric_uuid}"
+DATASETS = "/evaluation_datasets"
+PRESET = "/model_evaluation_presets/{eval_preset_uuid}"
+MODEL_RUNS = "/model_evaluation_runs"
+MODEL_RUN = MODEL_RUNS + "/{eval_run_uuid}"
+FILE = "/_emulator/files/{key:path}"
+
+
+def op(method: str, path: str, handler, query=None, body=None, gradient: str | None = None) -> Operation:
+    """A row named after its handler (the pydo method); its aliases are the OpenAPI operationId and, when
+    gradient has the operation, gradient's method path."""
+    name = handler.__name__
+    aliases = ("genai_" + name,) + ((gradient,) if gradient else ())
+    return Operation(method, path, name, handler, query, body, aliases=aliases)
+
+
+OPERATIONS: tuple[Operation, ...] = (
+    op("POST", TEST_CASES, create_evaluation_test_case, body=wire.CreateTestCase,
+       gradient="agents.evaluation_test_cases.create"),
+    op("GET", TEST_CASES, list_evaluation_test_cases, wire.TestCaseListQuery,
+       gradient="agents.evaluation_test_cases.list"),
+    op("GET", TEST_CASE, get_evaluation_test_case, wire.VersionQuery,
+       gradient="agents.evaluation_test_cases.retrieve"),
+    op("PUT", TEST_CASE, update_evaluation_test_case, body=wire.UpdateTestCase,
+       gradient="agents.evaluation_test_cases.update"),
+    op("GET", TEST_CASES + "/{evaluation_test_case_uuid}/evaluation_runs", list_evaluation_runs_by_test_case,
+       wire.VersionQuery, gradient="agents.evaluation_test_cases.list_evaluation_runs"),
+    op("GET", "/workspaces/{workspace_uuid}/evaluation_test_cases", list_evaluation_test_cases_by_workspace,
+       gradient="agents.evaluation_metrics.workspaces.list_evaluation_test_cases"),
+    op("POST", "/evaluation_runs", run_evaluation_test_case, body=wire.RunTestCase,
+       gradient="agents.evaluation_runs.create"),
+    op("GET", EVALUATION_RUN, get_evaluation_run, gradient="agents.evaluation_runs.retrieve"),
+    op("GET", EVALUATION_RUN + "/results", get_evaluation_run_results, wire.PageQuery,
+       gradient="agents.evaluation_runs.list_results"),
+    op("GET", EVALUATION_RUN + "/results/{prompt_id}", get_evaluation_run_prompt_results,
+       gradient="agents.evaluation_runs.retrieve_results"),
+    op("GET", "/evaluation_metrics", list_evaluation_metrics, gradient="agents.evaluation_metrics.list"),
+    op("POST", "/custom_evaluation_metrics", create_custom_evaluation_metric, body=wire.CreateCustomMetric),
+    op("PUT", CUSTOM_METRIC, update_custom_evaluation_metric, body=wire.UpdateCustomMetric),
+    op("DELETE", CUSTOM_METRIC, delete_custom_evaluation_metric),
+    op("GET", DATASETS, list_evaluation_datasets, wire.DatasetListQuery),
+    op("POST", DATASETS, create_evaluation_dataset, body=wire.CreateDataset,
+       gradient="agents.evaluation_datasets.create"),
+    op("POST", DATASETS + "/file_upload_presigned_urls", create_evaluation_dataset_file_upload_presigned_urls,
+       body=wire.PresignFiles, gradient="agents.evaluation_datasets.create_file_upload_presigned_urls"),
+    op("DELETE", DATASETS + "/{dataset_uuid}", delete_evaluation_dataset),
+    op("GET", DATASETS + "/{dataset_uuid}/download_url", get_evaluation_dataset_download_url),
+    op("POST", "/model_evaluation/datasets/file_upload_presigned_urls",
+       create_model_eval_dataset_upload_presigned_urls, body=wire.PresignFiles),
+    op("GET", "/model_evaluation_metrics", list_model_evaluation_metrics),
+    op("GET", "/model_evaluation_presets", list_model_evaluation_presets),
+    op("GET", PRESET, get_model_evaluation_preset),
+    op("DELETE", PRESET, delete_model_evaluation_preset),
+    op("GET", MODEL_RUNS, list_model_evaluation_runs, wire.ModelRunListQuery),
+    op("POST", MODEL_RUNS, create_model_evaluation_run, body=wire.CreateModelRun),
+    op("GET", MODEL_RUN, get_model_evaluation_run, wire.ModelRunPageQuery),
+    op("DELETE", MODEL_RUN, delete_model_evaluation_run),
+    op("PATCH", MODEL_RUN, update_model_evaluation_run, body=wire.RenameModelRun),
+    op("PUT", MODEL_RUN + "/cancel", cancel_model_evaluation_run, body=wire.CancelModelRun),
+    op("GET", MODEL_RUN + "/results/download_url", get_model_evaluation_run_results_download_url),
+    # The presigned URLs: the emulator's own, with the namespace in the URL instead of a token.
+    Operation("PUT", FILE, "files.upload", upload_file, body=bytes, max_body=service.UPLOAD_LIMIT_BYTES,
+              documented=False, authenticate=authenticate_presigned),
+    Operation("GET", FILE, "files.download", download_file, documented=False, authenticate=authenticate_presigned),
+)

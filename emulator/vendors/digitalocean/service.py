@@ -13,9 +13,9 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from emulator.core.errors import ApiError, invalid
 from emulator.core.fake import faker_for
@@ -55,10 +55,21 @@ class Caller:
     ns: Namespace
     token: str  # the credential; its user is recorded as creator/updater
     base_url: str = "https://api.digitalocean.com"  # where this request arrived, for links and presigned URLs
+    # The ratelimit-* headers every answer to this request carries, and the request's number in the namespace
+    # (its errors' request_id): set for an API request, empty for a presigned URL or a scenario.
+    rate_limit_headers: Mapping[str, str] = field(default_factory=dict)
+    request_number: int | None = None
 
     @property
     def now(self) -> float:
         return self.ns.now()
+
+    @property
+    def request_id(self) -> str | None:
+        """The id an error answer names: stable for the namespace's seed and the request's number."""
+        if self.request_number is None:
+            return None
+        return stable_uuid(self.ns.seed, "request", self.request_number)
 
     def new_uuid(self) -> str:
         return str(uuid.UUID(int=self.ns.rng.getrandbits(128), version=4))

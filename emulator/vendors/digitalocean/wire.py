@@ -214,3 +214,15 @@ class ModelRunListQuery(Wire):
     sort_direction: Literal[SORT_DIRECTIONS] = "SORT_DIRECTION_UNSPECIFIED"  # type: ignore[valid-type]
     page: int = Field(1, ge=1, le=1_000_000)
     per_page: int = Field(20, ge=1, le=200)
+
+    @field_validator("statuses", "candidate_types", mode="before")
+    @classmethod
+    def _comma_lists(cls, value: Any) -> Any:
+        """A list takes the repeated form (`statuses=A&statuses=B`, as pydo sends) and the comma form
+        (`statuses=A,B`, as Stainless clients send); empty parts are dropped."""
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list):
+            return [part for item in value for part in (item.split(",") if isinstance(item, str) else [item])
+                    if part != ""]
+        return value
