@@ -28,6 +28,8 @@ from emulator.core.jsonio import dumps
 from emulator.core.namespace import Namespace
 from emulator.core.durations import Duration, seconds
 
+MAX_LATENCY = 600.0  # seconds a scripted delay may last
+
 if TYPE_CHECKING:  # pragma: no cover
     from emulator.core.operations import Call
     from emulator.core.vendor import Vendor
@@ -60,7 +62,8 @@ class FaultSpec(BaseModel):
     status: Optional[int] = Field(None, ge=100, le=599, description="raw response status")
     body: Any = Field(None, description="raw response body (JSON unless a string)")
     headers: dict[str, str] = Field(default_factory=dict, description="extra response headers (Retry-After...)")
-    latency: Optional[Duration] = Field(None, description="delay before answering (seconds, or 250ms, 2s)")
+    latency: Optional[Duration] = Field(None, description="delay before answering (seconds, or 250ms, 2s; at "
+                                                          "most 600 s)")
     drop: bool = Field(False, description="drop the connection instead of answering")
 
     @field_validator("nth", mode="before")
@@ -78,7 +81,12 @@ class FaultSpec(BaseModel):
     @field_validator("latency", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> Any:
-        return None if value is None else seconds(value)
+        if value is None:
+            return None
+        found = seconds(value)
+        if found > MAX_LATENCY:
+            raise ValueError(f"latency is at most {MAX_LATENCY:.0f} seconds (longer than any client waits)")
+        return found
 
     @field_validator("method")
     @classmethod

@@ -171,7 +171,8 @@ def problems_of(exc: ValidationError, prefix: tuple = ()) -> list[tuple[tuple, s
         if err.get("_folded"):
             continue
         raw_loc = tuple(err["loc"])
-        loc = prefix + tuple(p for p in raw_loc if not str(p).startswith("function-"))
+        # Validator frames and union tags (by convention they start with "~") are not places in the file.
+        loc = prefix + tuple(p for p in raw_loc if not str(p).startswith(("function-", "~")))
         cause = (err.get("ctx") or {}).get("error")
         step = getattr(cause, "step", None)  # a timeline's own check names the step at fault
         if step is not None:

@@ -29,6 +29,7 @@ from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from emulator.core.durations import Seconds
 from emulator.core.errors import ApiError
 from emulator.core.namespace import Namespace
 from emulator.core.scenario import ScenarioError
@@ -93,7 +94,7 @@ class ScenarioRun(Strict):
     run_name: Optional[str] = None
     agent_uuids: list[str] = Field(default_factory=list)
     agent_deployment_names: list[str] = Field(default_factory=list)
-    age_seconds: float = Field(0, ge=0)
+    age_seconds: Seconds = Field(0)
     outcome: Optional[Literal["EVALUATION_RUN_SUCCESSFUL", "EVALUATION_RUN_PARTIALLY_SUCCESSFUL",
                               "EVALUATION_RUN_FAILED"]] = None
     generate: int = Field(1, ge=1, le=1000)

@@ -12,6 +12,9 @@
           fail_after_seconds: 5   # optional: fails this long after it starts (the vendor's scripted failure)
         - suite: support
           models: [gpt-4o-mini]
+          generate: 500           # optional: this many runs like this one
+        - suite: support
+          models: [gpt-4o-mini]
           timeline:               # optional: scripted steps instead of the default progression
             - after_polls: 3      # queued for the first three GETs
               status: in_progress
@@ -26,6 +29,7 @@ from typing import Any, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from emulator.core.durations import Seconds
 from emulator.core.errors import ApiError
 from emulator.core.namespace import Namespace
 from emulator.core.scenario import ScenarioError
@@ -45,8 +49,9 @@ class ScenarioRun(wire.RunKnobs):
     suite: str = Field(min_length=1, description="the `ref` of a suite in this scenario")
     models: list[str] = Field(min_length=1, max_length=20)
     metadata: dict[str, str] = Field(default_factory=dict)
-    age_seconds: float = Field(0, ge=0)
-    fail_after_seconds: Optional[float] = Field(None, ge=0)
+    age_seconds: Seconds = Field(0)
+    fail_after_seconds: Optional[Seconds] = Field(None)
+    generate: Optional[int] = Field(None, ge=1, le=100_000, description="make this many runs like this one")
     timeline: Optional[list[StepSpec]] = Field(None, description="scripted steps: status and error")
 
 
@@ -84,10 +89,9 @@ def load(ns: Namespace, raw: Any) -> None:
         if spec.suite not in refs:
             raise ScenarioError(f"no suite with ref {spec.suite!r}", ("runs", number, "suite"))
         suite = service.get_suite(c, refs[spec.suite])
+        version = suite.version(suite.active_version)
         try:
-            run = service.build_run(c, suite, suite.version(suite.active_version), models=spec.models,
-                                    task_ids=spec.task_ids, knobs=spec, metadata=spec.metadata,
-                                    created_at=c.now - spec.age_seconds, hold=True)
+            tasks = service.task_specs(version, spec.task_ids)
         except ApiError as exc:
             raise ScenarioError(exc.message, ("runs", number)) from None
         if spec.timeline:
@@ -96,12 +100,16 @@ def load(ns: Namespace, raw: Any) -> None:
                 if error is not None and not RunError.is_valid(error):
                     raise ScenarioError("a run's error is {code: ..., message: ...} (two strings)",
                                         ("runs", number, "timeline", step_number, "error"))
-            try:
-                run.timeline = build(spec.timeline, RUN_LIFECYCLE, run.status, origin=c.now)
-            except TimelineError as exc:
-                raise ScenarioError(str(exc), ("runs", number, "timeline", exc.step)) from None
-        if spec.fail_after_seconds is not None:
-            assert RUN_LIFECYCLE.can_move("in_progress", "failed")
-            run.detours["in_progress"] = "failed"
-            run.durations["in_progress"] = spec.fail_after_seconds
-        service.sync(c, run)
+        for _ in range(spec.generate or 1):
+            run = service.build_run(c, suite, version, models=spec.models, task_ids=spec.task_ids, knobs=spec,
+                                    metadata=spec.metadata, created_at=c.now - spec.age_seconds, hold=True,
+                                    tasks=tasks)
+            if spec.timeline:
+                try:
+                    run.timeline = build(spec.timeline, RUN_LIFECYCLE, run.status, origin=c.now)
+                except TimelineError as exc:
+                    raise ScenarioError(str(exc), ("runs", number, "timeline", exc.step)) from None
+            if spec.fail_after_seconds is not None:
+                run.detours["in_progress"] = "failed"
+                run.durations["in_progress"] = spec.fail_after_seconds
+            service.sync(c, run)

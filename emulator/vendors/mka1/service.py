@@ -312,10 +312,12 @@ def _release(c: Caller, run: Run, now: float) -> bool:
 def build_run(
     c: Caller, suite: Suite, version: SuiteVersion, *, models: list[str], task_ids: list[str] | None,
     knobs: wire.RunKnobs | None, metadata: dict[str, str], created_at: float, schedule_id: str | None = None,
-    hold: bool = False,
+    hold: bool = False, tasks: tuple[TaskSpec, ...] | None = None,
 ) -> Run:
-    """A generated run created at `created_at`; `hold` skips catching up so a caller can script it first."""
-    tasks = task_specs(version, task_ids)
+    """A generated run created at `created_at`; `hold` skips catching up so a caller can script it first.
+    `tasks` are the version's task specs when the caller already has them (a scenario making many runs)."""
+    if tasks is None:
+        tasks = task_specs(version, task_ids)
     per_task = (knobs.max_samples_per_task if knobs and knobs.max_samples_per_task else DEFAULT_SAMPLES_PER_TASK)
     per_task = max(1, min(per_task, MAX_SAMPLES_PER_RUN // max(1, len(tasks) * len(models))))
     generation = knobs.generation.model_dump(exclude_none=True) if knobs and knobs.generation else {}

@@ -17,10 +17,11 @@ SDK to see it. Tasks are created oldest first, so list order and createTime agre
 
 from __future__ import annotations
 
-from typing import Any, Optional, Union
+from typing import Annotated, Any, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 
+from emulator.core.durations import MAX_SECONDS, Seconds
 from emulator.core.fake import faker_for
 from emulator.core.namespace import Namespace
 from emulator.core.scenario import ScenarioError
@@ -42,8 +43,8 @@ class Credential(Strict):
 
 
 class Placement(Strict):
-    age_seconds: float = Field(0, ge=0, description="created this long before the scenario loads")
-    fail_after_seconds: Optional[float] = Field(None, ge=0, description="fails this long after it starts running")
+    age_seconds: Seconds = Field(0, description="created this long before the scenario loads")
+    fail_after_seconds: Optional[Seconds] = Field(None, description="fails this long after it starts running")
 
 
 class ScenarioTask(Placement):
@@ -58,12 +59,29 @@ class ScenarioTask(Placement):
 class GeneratedTasks(Placement):
     generate: int = Field(ge=1, le=100_000, description="how many plausible tasks to create")
     evalMode: Optional[str] = Field(None, description="one mode for all; default: a seeded mix of automatic modes")
-    interval_seconds: float = Field(60, ge=0, description="time between two generated tasks")
+    interval_seconds: Seconds = Field(60, description="time between two generated tasks")
+
+    @model_validator(mode="after")
+    def _within_range(self) -> "GeneratedTasks":
+        oldest = self.age_seconds + self.interval_seconds * (self.generate - 1)
+        if oldest > MAX_SECONDS:
+            raise ValueError(f"the oldest generated task would be {oldest:.0f} s old; age_seconds + "
+                             f"interval_seconds * (generate - 1) is at most {MAX_SECONDS:.0f}")
+        return self
+
+
+# A task entry is generated tasks when it has `generate`, else one task: mistakes are reported against that
+# shape only (not against both, which would call a too-large `generate` an unknown key).
+TaskEntry = Annotated[
+    Union[Annotated[GeneratedTasks, Tag("~generated")], Annotated[ScenarioTask, Tag("~task")]],
+    Discriminator(lambda value: "~generated" if isinstance(value, dict) and "generate" in value
+                  or isinstance(value, GeneratedTasks) else "~task"),
+]
 
 
 class Section(Strict):
     credentials: list[Credential] = Field(default_factory=list)
-    tasks: list[Union[GeneratedTasks, ScenarioTask]] = Field(default_factory=list)
+    tasks: list[TaskEntry] = Field(default_factory=list)
 
 
 def _filled(ns: Namespace, spec: dict[str, Any], key: object) -> dict[str, Any]:
