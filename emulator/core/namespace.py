@@ -35,8 +35,11 @@ class Namespace:
         self.clock = Clock(settings.clock_mode, settings.clock_start)
         self.rng = random.Random(self.seed)
         self.store = Store()
-        # Free-form per-vendor state that is not a collection (counters, caches).
+        # Free-form per-vendor state that is not a collection (counters, settings); snapshots keep it.
         self.extras: dict[str, Any] = {}
+        # Derived data a vendor can always rebuild (encoded answers, indexes): never snapshotted or persisted,
+        # and each vendor keeps what it puts here bounded.
+        self.cache: dict[str, Any] = {}
         self.faults: list[Any] = []  # core.faults.Fault rules in force, in the order they were added
         self.journal = Journal()
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
-from emulator.core.jsonio import dumps
+from emulator.core.jsonio import dumps, dumps_kept
 from emulator.vendors.mka1 import schedules, service
 from emulator.vendors.mka1.records import (
     RUN_LIFECYCLE,
@@ -56,13 +57,23 @@ def run(c: Caller, r: Run) -> dict[str, Any]:
     }
 
 
+# How many runs at rest a namespace keeps encoded: the hot ones are polled and listed again and again, and the
+# bound keeps a walk over a hundred thousand runs from keeping each one's bytes.
+ENCODED_RUNS_KEPT = 5_000
+
+
 def run_bytes(c: Caller, r: Run) -> bytes:
-    """Encoded run; a run at rest (terminal) is encoded once and reused until something changes it."""
+    """Encoded run; a run at rest (terminal) is encoded once and reused until something changes it (the most
+    recently encoded ENCODED_RUNS_KEPT of a namespace)."""
     if r.cached is not None:
         return r.cached
-    encoded = dumps(run(c, r))
-    if r.status in RUN_LIFECYCLE.terminal:
-        r.cached = encoded
+    if r.status not in RUN_LIFECYCLE.terminal:
+        return dumps(run(c, r))
+    r.cached = encoded = dumps_kept(run(c, r))
+    kept: OrderedDict[str, Run] = c.ns.cache.setdefault("mka1.encoded", OrderedDict())
+    kept[r.id] = r
+    if len(kept) > ENCODED_RUNS_KEPT:
+        kept.popitem(last=False)[1].cached = None
     return encoded
 
 
