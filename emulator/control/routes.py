@@ -25,8 +25,8 @@ from emulator.core.validation import parse, parse_query
 from emulator.core.vendor import suggest
 
 PREFIX = "/_emulator"
-STATUS = {"invalid_request": 400, "not_found": 404, "method_not_allowed": 405, "conflict": 409,
-          "payload_too_large": 413}
+STATUS = {"invalid_request": 400, "unauthorized": 401, "forbidden": 403, "not_found": 404,
+          "method_not_allowed": 405, "conflict": 409, "payload_too_large": 413, "unavailable": 503}
 
 
 class Advance(BaseModel):
@@ -84,7 +84,13 @@ async def read_limited(request: Request, limit: int) -> bytes:
 
 
 def namespace(request: Request) -> Namespace:
+    """The request's namespace, made if it does not exist (for calls that change it)."""
     return request.app.state.world.get(_name(request))
+
+
+def existing(request: Request) -> Namespace:
+    """The request's namespace to read: an empty one, not kept, if it does not exist (reads make none)."""
+    return request.app.state.world.peek(_name(request))
 
 
 MAX_BODY = 1024 * 1024  # a control call's JSON body (scenarios and snapshots have their own limits)
@@ -140,25 +146,56 @@ async def reset(request: Request) -> Any:
 
 
 async def load_scenario(request: Request) -> Any:
-    """Load a YAML (or JSON) scenario into this request's namespace, replacing what it held."""
-    text = (await request.body()).decode("utf-8", "replace")
+    """Load a YAML (or JSON) scenario, replacing what its namespace held: the namespace the request names by
+    header, else the one the file names, else the request's credential's. The file is read, checked and built
+    off the event loop, then swapped in at once, so other namespaces are not held up by a big one."""
+    text = (await read_limited(request, scenarios.LIMITS.bytes)).decode("utf-8", "replace")
     if not text.strip():
         raise ApiError("invalid_request", "empty scenario: send YAML or JSON (to empty a namespace, POST /reset)")
     app = request.app
+    headers = _headers(request)
     try:
-        scenario = scenarios.parse_scenario(text, "body")
-        name = scenarios.apply(app.state.world, scenario, app.state.vendors, namespace=_name(request))
+        scenario = await asyncio.to_thread(scenarios.parse_scenario, text, "body")
+        named = headers.get(NAMESPACE_HEADER) or None
+        if named is None and "namespace" not in scenario.model_fields_set:
+            named = app.state.vendors.namespace_of(headers)
+        app.state.world.check_room(scenarios.target(scenario, named))
+        built = await asyncio.to_thread(scenarios.build, app.state.world, scenario, app.state.vendors,
+                                        namespace=named)
     except scenarios.ScenarioError as exc:
         raise ApiError("invalid_request", str(exc), details={"line": exc.line}) from None
-    ns = app.state.world.get(name)
-    return {"namespace": name, "clock": clock_state(ns), "faults": [f.describe() for f in ns.faults]}
+    ns = scenarios.install(app.state.world, built)
+    return {"namespace": ns.name, "clock": clock_state(ns), "faults": [f.describe() for f in ns.faults]}
+
+
+# ---- namespaces ---------------------------------------------------------------------------------------------
+
+
+def describe_namespace(ns: Namespace) -> dict:
+    return {"name": ns.name, "clock": clock_state(ns), "resources": ns.store.counts(), "faults": len(ns.faults),
+            "journal": len(ns.journal.entries)}
+
+
+async def list_namespaces(request: Request) -> Any:
+    world = request.app.state.world
+    return {"namespaces": [describe_namespace(ns) for ns in world.namespaces.values()],
+            "max": world.max_namespaces}
+
+
+async def drop_namespace(request: Request) -> Any:
+    name = request.path_params["name"]
+    world = request.app.state.world
+    if name not in world.namespaces:
+        raise ApiError("not_found", f"no namespace {name!r}")
+    world.reset(name)
+    return {"namespace": name, "dropped": True}
 
 
 # ---- clock --------------------------------------------------------------------------------------------------
 
 
 async def clock(request: Request) -> Any:
-    return clock_state(namespace(request))
+    return clock_state(existing(request))
 
 
 def _move(ns: Namespace, move: Callable[[], Any], what: str) -> dict:
@@ -200,7 +237,7 @@ async def realtime(request: Request) -> Any:
 
 
 async def list_faults(request: Request) -> Any:
-    return {"faults": [f.describe() for f in namespace(request).faults]}
+    return {"faults": [f.describe() for f in existing(request).faults]}
 
 
 async def add_fault(request: Request) -> Any:
@@ -214,13 +251,13 @@ async def add_fault(request: Request) -> Any:
 
 async def delete_fault(request: Request) -> Any:
     ident = request.path_params["fault_id"]
-    if not fault_rules.remove(namespace(request), ident):
+    if not fault_rules.remove(existing(request), ident):
         raise ApiError("not_found", f"no fault with id {ident!r}")
     return {"id": ident, "deleted": True}
 
 
 async def clear_faults(request: Request) -> Any:
-    ns = namespace(request)
+    ns = existing(request)
     count = len(ns.faults)
     ns.faults.clear()
     return {"deleted": count}
@@ -253,7 +290,7 @@ async def journal(request: Request) -> Any:
     _check_vendor(request, q.vendor)
     operations = None if q.operation is None else _operation_names(request, q.vendor, q.operation)
     entries = []
-    for entry in namespace(request).journal.select(vendor=q.vendor, operation=operations, method=q.method,
+    for entry in existing(request).journal.select(vendor=q.vendor, operation=operations, method=q.method,
                                                    path=q.path, status=q.status, since=q.since):
         entries.append(entry.as_json())
     kept = entries[:q.limit] if q.since is not None else entries[-q.limit:]
@@ -261,7 +298,7 @@ async def journal(request: Request) -> Any:
 
 
 async def clear_journal(request: Request) -> Any:
-    namespace(request).journal.clear()
+    existing(request).journal.clear()
     return {"cleared": True}
 
 
@@ -269,11 +306,12 @@ async def clear_journal(request: Request) -> Any:
 
 
 async def export_snapshot(request: Request) -> Any:
-    return snapshot.export_namespace(namespace(request))
+    return snapshot.export_namespace(existing(request))
 
 
 async def import_snapshot(request: Request) -> Any:
     raw = await read_limited(request, MAX_SNAPSHOT)
+    request.app.state.world.check_room(_name(request))
     try:
         ns = snapshot.import_namespace(request.app.state.world, _name(request), loads(raw) if raw else None)
     except snapshot.SnapshotError as exc:
@@ -287,6 +325,8 @@ def routes() -> list[Route]:
         ("GET", "/operations", operations, 200),
         ("POST", "/reset", reset, 200),
         ("POST", "/scenarios", load_scenario, 200),
+        ("GET", "/namespaces", list_namespaces, 200),
+        ("DELETE", "/namespaces/{name:path}", drop_namespace, 200),
         ("GET", "/clock", clock, 200),
         ("POST", "/clock/advance", advance, 200),
         ("POST", "/clock/set", set_clock, 200),

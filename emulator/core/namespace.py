@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from emulator.core.clock import Clock
+from emulator.core.errors import ApiError
 from emulator.core.ids import derived_hex, hex_id
 from emulator.core.journal import Journal
 from emulator.core.store import Store
@@ -50,20 +51,42 @@ class Namespace:
         return hex_id(self.rng, prefix, nbytes)
 
 
+DEFAULT_MAX_NAMESPACES = 10_000
+
+
 @dataclass
 class World:
-    """Every namespace of one running emulator."""
+    """Every namespace of one running emulator.
+
+    A namespace exists once a request to it is accepted (a vendor took its credential, or a control call changed
+    it); refused requests and reads never make one. At most `max_namespaces` exist at a time: past that, new
+    ones are refused with a clear error until some are dropped (DELETE /_emulator/namespaces/{name}).
+    """
 
     settings: Settings = field(default_factory=Settings)
     namespaces: dict[str, Namespace] = field(default_factory=dict)
     overrides: dict[str, Settings] = field(default_factory=dict)
     log_requests: bool = False  # one log line per vendor request (serve --log-requests)
+    max_namespaces: int = DEFAULT_MAX_NAMESPACES
 
     def get(self, name: str) -> Namespace:
+        """The namespace `name`, made if it does not exist yet (refused past the cap)."""
         ns = self.namespaces.get(name)
         if ns is None:
+            self.check_room(name)
             ns = self.namespaces[name] = Namespace(name, self.overrides.get(name, self.settings))
         return ns
+
+    def check_room(self, name: str) -> None:
+        """Refuse a new namespace past the cap (ApiError `unavailable`, in the caller's envelope)."""
+        if name not in self.namespaces and len(self.namespaces) >= self.max_namespaces:
+            raise ApiError("unavailable", f"the emulator holds its maximum of {self.max_namespaces} namespaces; "
+                                          "drop some (DELETE /_emulator/namespaces/{name}) or serve with a larger "
+                                          "--max-namespaces")
+
+    def peek(self, name: str) -> Namespace:
+        """The namespace `name` if it exists, else a fresh one that is not kept (for reads, which make none)."""
+        return self.namespaces.get(name) or Namespace(name, self.overrides.get(name, self.settings))
 
     def reset(self, name: str) -> None:
         self.namespaces.pop(name, None)

@@ -187,7 +187,7 @@ def problems_of(exc: ValidationError, prefix: tuple = ()) -> list[tuple[tuple, s
 # ---- reading a file, bounded ----------------------------------------------------------------------------------
 
 
-def _bounded_events(text: str, source: str) -> None:
+def _bounded_events(text: str, source: str, loader: Any = None) -> None:
     """Walk the YAML events once, before anything is built: refuse deep nesting and alias expansion beyond the
     limits (a few hundred bytes of aliases can stand for billions of nodes), naming the line."""
     sizes: dict[str, int] = {}  # anchor -> nodes it expands to
@@ -204,7 +204,7 @@ def _bounded_events(text: str, source: str) -> None:
             raise ScenarioError(f"the file expands to more than {LIMITS.nodes:,} YAML nodes (through aliases?)",
                                 (), source, mark.line + 1)
 
-    for event in yaml.parse(text, Loader=YamlLoader):
+    for event in yaml.parse(text, Loader=loader or YamlLoader):
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             if len(stack) >= LIMITS.depth:
                 raise ScenarioError(f"nested deeper than {LIMITS.depth} levels", (), source,
@@ -243,6 +243,21 @@ def _sane(data: Any, loc: tuple, found: list[tuple[tuple, str]], generated: list
         found.append((loc, f"{data} is beyond 64 bits"))
 
 
+def _yaml_error(exc: yaml.YAMLError, text: str, source: str) -> ScenarioError:
+    """A YAML syntax error at its line. libyaml's marks and messages are terser than PyYAML's own, so the file
+    is read again by the pure-Python parser (only when it is broken) to say where and what."""
+    if YamlLoader is not yaml.SafeLoader:
+        try:
+            _bounded_events(text, source, yaml.SafeLoader)  # its own limits may be what it meets first
+        except ScenarioError as bounded:
+            return bounded
+        except yaml.YAMLError as pure:
+            exc = pure
+    mark = getattr(exc, "problem_mark", None)
+    return ScenarioError(f"not valid YAML: {getattr(exc, 'problem', None) or exc}", (), source,
+                         mark.line + 1 if mark else None)
+
+
 def _json(text: str) -> Any:
     """The data of a JSON text (a JSON scenario or snapshot-sized POST), or None if it is not JSON."""
     if not text.lstrip().startswith("{"):
@@ -274,9 +289,7 @@ def parse_scenario(text: str, source: str = "scenario") -> Scenario:
         finally:
             loader.dispose()
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ScenarioError(f"not valid YAML: {getattr(exc, 'problem', None) or exc}", (), source,
-                            mark.line + 1 if mark else None) from None
+        raise _yaml_error(exc, text, source) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -402,6 +415,7 @@ def build(world: World, scenario: Scenario, vendors: Iterable["Vendor"], *, name
 
 def install(world: World, built: Built) -> Namespace:
     """Put a built namespace in place of whatever its name held, at once."""
+    world.check_room(built.name)
     world.overrides[built.name] = built.settings
     world.namespaces[built.name] = built.namespace
     return built.namespace
