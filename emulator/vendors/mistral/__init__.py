@@ -2,7 +2,7 @@
 
 Served: every method of beta.observability in 2.9.4: chat_completion_events (search, search_ids, fetch,
 fetch_similar_events, judge) and its fields group, judges, campaigns, datasets with records, imports, import tasks
-and a JSONL export, and logs, traces and spans (otel.py).
+and a JSONL export, and logs, traces and spans (the otel package).
 
 Choices where the vendor is silent (written down here, kept consistent):
 - Auth: a bearer token is required (401 AUTH_UNAUTHORIZED otherwise); it names the namespace unless
@@ -51,7 +51,7 @@ Choices where the vendor is silent (written down here, kept consistent):
   fetch_status of that campaign count as polls; lists, selected-events and reads by other routes do not. While
   steps are left the timed move holds; after the last one, RUNNING lasts its usual duration from that step.
   Import tasks take no timeline (scenarios create no import tasks).
-- Logs, traces and spans are derived from the stored events (otel.py), not stored: each event is one trace
+- Logs, traces and spans are derived from the stored events (otel/rows.py), not stored: each event is one trace
   (trace id and span ids derived from the seed and event id) of a SERVER span `POST /v1/chat/completions`
   (starting at created_at, lasting latency_ms, or 150 ms + 12 ms per output token when unknown) and a CLIENT
   child span `chat <model>` (operation chat, provider mistral_ai, messages as JSON text, usage, temperature,
@@ -70,7 +70,7 @@ Choices where the vendor is silent (written down here, kept consistent):
   search), `field [NOT] CONTAINS 's'`, `field [NOT] EXISTS`, `has(field, v)`, `hasAny(field, [v, ...])`,
   `hasAll(field, [...])`, `hasToken(field, 'word')`; `map['key']` reads a MAP entry as TEXT. Values: 'single' or
   "double" quoted strings (backslash escapes), numbers, true/false; times as ISO-8601 strings (UTC when no
-  offset). Each field type takes exactly the operators its fields list advertises (otel.TYPE_OPERATORS); a
+  offset). Each field type takes exactly the operators its fields list advertises (otel/fields.py TYPE_OPERATORS); a
   condition on an absent (null) value is false, NOT negates it; EXISTS means not null and not empty. Any
   mistake (syntax, unknown field, operator the type lacks, value of the wrong type, bad regex) is 422
   TRACES_FILTER_QUERY_PARSE_ERROR naming the character position, as is nesting deeper than 32 levels of

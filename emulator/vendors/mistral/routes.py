@@ -260,14 +260,14 @@ def update_record_properties(c, p, q, b):
     datasets.update_properties(c, p["record_id"], b)
 
 
-# ---- logs, traces, spans (otel.py) -------------------------------------------------------------------------------
+# ---- logs, traces, spans (otel) ---------------------------------------------------------------------------------
 
 
-def searcher(kind, key, source=None):
+def searcher(kind, key, index=None):
     def handler(c, p, q, b):
-        found = otel.select(c, kind, b.search_expression, q.from_, q.to, None if source is None else source(c))
-        order = getattr(b, "order", "desc")
-        return {key: otel.page(kind, found, page_size=q.page_size, cursor=q.cursor, order=order)}
+        narrowed = None if index is None else index(c)
+        return {key: otel.search(c, kind, b.search_expression, q.from_, q.to, page_size=q.page_size,
+                                 cursor=q.cursor, order=getattr(b, "order", "desc"), index=narrowed)}
     return handler
 
 
@@ -284,20 +284,18 @@ def option_lister(kind):
 
 
 def fetch_trace(c, p, q, b):
-    return otel.render(otel.trace_rows(c, p["trace_id"])["trace"])
+    trace, _ = otel.trace_rows(c, p["trace_id"])
+    return otel.render(trace)
 
 
 def trace_spans(c, p, q, b):
-    spans = otel.select(c, otel.SPANS, None, q.from_, q.to, otel.trace_rows(c, p["trace_id"])["spans"])
-    return {"spans": otel.page(otel.SPANS, spans, page_size=q.page_size, cursor=q.cursor, order="asc")}
+    _, spans = otel.trace_rows(c, p["trace_id"])
+    return {"spans": otel.search(c, otel.SPANS, None, q.from_, q.to, page_size=q.page_size, cursor=q.cursor,
+                                 order="asc", index=otel.Index.of(otel.SPANS, spans))}
 
 
 def fetch_span(c, p, q, b):
     return otel.render(otel.span_row(c, p["trace_id"], p["span_id"]))
-
-
-def latest_evaluations(c):
-    return otel.latest(otel.evaluations(c))
 
 
 CCE, FIELDS, J, K = "/chat-completion-events", "/chat-completion-fields", "/judges", "/campaigns"
@@ -382,7 +380,7 @@ OPERATIONS: list[tuple[str, str, str, Handler, type[BaseModel] | None, type[Base
     ("POST", "/spans/evaluations/search", "spans.search_span_evaluations",
      searcher(otel.EVALUATIONS, "span_evaluations"), wire.FeedQuery, wire.ExpressionBody, 200),
     ("POST", "/spans/evaluations/search/latest", "spans.search_latest_span_evaluations",
-     searcher(otel.EVALUATIONS, "span_evaluations", latest_evaluations), wire.FeedQuery, wire.ExpressionBody, 200),
+     searcher(otel.EVALUATIONS, "span_evaluations", otel.latest_evaluations), wire.FeedQuery, wire.ExpressionBody, 200),
     ("GET", "/spans/fields", "spans.list_span_fields", field_lister(otel.SPANS), None, None, 200),
     ("GET", "/spans/evaluations/fields", "spans.list_span_eval_fields", field_lister(otel.EVALUATIONS), None, None,
      200),
