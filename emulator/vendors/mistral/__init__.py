@@ -4,10 +4,18 @@ Served: every method of beta.observability in 2.9.4: chat_completion_events (sea
 fetch_similar_events, judge) and its fields group, judges, campaigns, datasets with records, imports, import tasks
 and a JSONL export, and logs, traces and spans (the otel package).
 
+Where things are: routes.py is the operation table (`OPERATIONS`, one core.operations.Operation row per SDK
+method, handlers of one argument) and the `authenticate` hook; vendor.py declares the package to the registry
+(`VENDOR`); service.py (events, judges, campaigns) and datasets.py hold the rules; render.py the wire shapes;
+errors.py the envelope and codes; scenario.py the `mistral:` section of a scenario file; otel/ the logs, traces,
+spans and evaluations derived from the events.
+
 Choices where the vendor is silent (written down here, kept consistent):
 - Auth: a bearer token is required (401 AUTH_UNAUTHORIZED otherwise); it names the namespace unless
   X-Emulator-Namespace is sent. Fault/journal operation names are the SDK's method paths, e.g.
-  `chat_completion_events.search`, `datasets.records.bulk_delete` (routes.OPERATIONS).
+  `chat_completion_events.search`, `datasets.records.bulk_delete` (the rows of routes.OPERATIONS); a fault rule
+  may also name an operation by the operationId mistralai 2.9.4 knows it by
+  (`get_judges_v1_observability_judges_get`). A missing body, or one that is not a JSON object, is 422.
 - Errors: {"detail": {"message", "error_code"}}. Request-shape problems are 422 VALIDATION_ERROR; a bad filter
   (unknown field or operator, an operator the field's type lacks, a value of the wrong type, a bad regex, more
   than 16 levels or 256 conditions) is 422 SEARCH_BAD_REQUEST naming the node (`search_params.filters.AND[1].op`).
@@ -97,3 +105,7 @@ Choices where the vendor is silent (written down here, kept consistent):
 """
 
 PREFIX = "/v1/observability"
+
+# The package's declaration for the registry (core.vendor.Vendor), imported last: the modules it names import
+# PREFIX from here.
+from emulator.vendors.mistral.vendor import VENDOR  # noqa: E402
