@@ -175,14 +175,19 @@ def keyset_page(
     after: K | None,
     limit: int,
     keep: Callable[[K], bool] | None = None,
+    until: K | None = None,
 ) -> tuple[list[K], bool]:
     """Up to `limit` keys of `keys` (ascending) strictly after `after` that pass `keep`, and whether more follow.
 
     For feeds ordered by a key of their own (an event's timestamp): the cursor is the last key served, so a page
-    stays stable when keys are inserted anywhere between calls.
+    stays stable when keys are inserted anywhere between calls. `until` (inclusive) ends the walk there: a feed
+    bounded by a time window stops at the window's end instead of visiting every later key only to refuse it.
     """
     found: list[K] = []
-    visit = keys.irange(minimum=after, inclusive=(False, True)) if after is not None else iter(keys)
+    if after is None and until is None:
+        visit = iter(keys)
+    else:
+        visit = keys.irange(minimum=after, maximum=until, inclusive=(False, True))
     for key in visit:
         if keep is not None and not keep(key):
             continue

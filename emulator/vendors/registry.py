@@ -18,7 +18,7 @@ from emulator.core.vendor import Vendor, Vendors
 PACKAGES = (
     "emulator.vendors.mka1",
     "emulator.vendors.qianfan",
-    # "emulator.vendors.mistral",
+    "emulator.vendors.mistral",
     "emulator.vendors.digitalocean",
 )
 ENTRY_POINT_GROUP = "llm_eval_emulator.vendors"

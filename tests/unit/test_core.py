@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
+from sortedcontainers import SortedList
 
 from emulator.core.clock import Clock
 from emulator.core.errors import ApiError
 from emulator.core.lifecycle import Lifecycle
 from emulator.core.namespace import Settings, World
-from emulator.core.pagination import after_page
+from emulator.core.pagination import after_page, keyset_page
 from emulator.core.scenario import ScenarioError, apply, parse_scenario
 from emulator.core.store import Store
 from emulator.vendors.registry import vendors
@@ -113,6 +114,18 @@ def test_after_pages_survive_deletes_of_the_cursor():
     assert [x["n"] for x in evens.items] == [0, 2, 4, 6, 8]
     with pytest.raises(ApiError):
         after_page(coll, coll.index(), after="unknown", limit=1)
+
+
+def test_keyset_pages_stop_at_until_and_start_after_the_cursor():
+    keys = SortedList((t, f"id{t}") for t in range(10))
+    found, more = keyset_page(keys, after=None, limit=3)
+    assert found == [(0, "id0"), (1, "id1"), (2, "id2")] and more
+    found, more = keyset_page(keys, after=(2, "id2"), limit=3, until=(4,))  # (4,) sorts before (4, "id4")
+    assert found == [(3, "id3")] and not more
+    found, more = keyset_page(keys, after=(5,), limit=2, until=(8, "id8"), keep=lambda k: k[0] % 2 == 0)
+    assert found == [(6, "id6"), (8, "id8")] and not more
+    found, more = keyset_page(keys, after=None, limit=1, until=(1, "id1"))
+    assert found == [(0, "id0")] and more
 
 
 def test_scenario_errors_say_where():

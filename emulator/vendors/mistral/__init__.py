@@ -2,12 +2,20 @@
 
 Served: every method of beta.observability in 2.9.4: chat_completion_events (search, search_ids, fetch,
 fetch_similar_events, judge) and its fields group, judges, campaigns, datasets with records, imports, import tasks
-and a JSONL export, and logs, traces and spans (otel.py).
+and a JSONL export, and logs, traces and spans (the otel package).
+
+Where things are: routes.py is the operation table (`OPERATIONS`, one core.operations.Operation row per SDK
+method, handlers of one argument) and the `authenticate` hook; vendor.py declares the package to the registry
+(`VENDOR`); service.py (events, judges, campaigns) and datasets.py hold the rules; render.py the wire shapes;
+errors.py the envelope and codes; scenario.py the `mistral:` section of a scenario file; otel/ the logs, traces,
+spans and evaluations derived from the events.
 
 Choices where the vendor is silent (written down here, kept consistent):
 - Auth: a bearer token is required (401 AUTH_UNAUTHORIZED otherwise); it names the namespace unless
   X-Emulator-Namespace is sent. Fault/journal operation names are the SDK's method paths, e.g.
-  `chat_completion_events.search`, `datasets.records.bulk_delete` (routes.OPERATIONS).
+  `chat_completion_events.search`, `datasets.records.bulk_delete` (the rows of routes.OPERATIONS); a fault rule
+  may also name an operation by the operationId mistralai 2.9.4 knows it by
+  (`get_judges_v1_observability_judges_get`). A missing body, or one that is not a JSON object, is 422.
 - Errors: {"detail": {"message", "error_code"}}. Request-shape problems are 422 VALIDATION_ERROR; a bad filter
   (unknown field or operator, an operator the field's type lacks, a value of the wrong type, a bad regex, more
   than 16 levels or 256 conditions) is 422 SEARCH_BAD_REQUEST naming the node (`search_params.filters.AND[1].op`).
@@ -51,7 +59,7 @@ Choices where the vendor is silent (written down here, kept consistent):
   fetch_status of that campaign count as polls; lists, selected-events and reads by other routes do not. While
   steps are left the timed move holds; after the last one, RUNNING lasts its usual duration from that step.
   Import tasks take no timeline (scenarios create no import tasks).
-- Logs, traces and spans are derived from the stored events (otel.py), not stored: each event is one trace
+- Logs, traces and spans are derived from the stored events (otel/rows.py), not stored: each event is one trace
   (trace id and span ids derived from the seed and event id) of a SERVER span `POST /v1/chat/completions`
   (starting at created_at, lasting latency_ms, or 150 ms + 12 ms per output token when unknown) and a CLIENT
   child span `chat <model>` (operation chat, provider mistral_ai, messages as JSON text, usage, temperature,
@@ -70,7 +78,7 @@ Choices where the vendor is silent (written down here, kept consistent):
   search), `field [NOT] CONTAINS 's'`, `field [NOT] EXISTS`, `has(field, v)`, `hasAny(field, [v, ...])`,
   `hasAll(field, [...])`, `hasToken(field, 'word')`; `map['key']` reads a MAP entry as TEXT. Values: 'single' or
   "double" quoted strings (backslash escapes), numbers, true/false; times as ISO-8601 strings (UTC when no
-  offset). Each field type takes exactly the operators its fields list advertises (otel.TYPE_OPERATORS); a
+  offset). Each field type takes exactly the operators its fields list advertises (otel/fields.py TYPE_OPERATORS); a
   condition on an absent (null) value is false, NOT negates it; EXISTS means not null and not empty. Any
   mistake (syntax, unknown field, operator the type lacks, value of the wrong type, bad regex) is 422
   TRACES_FILTER_QUERY_PARSE_ERROR naming the character position, as is nesting deeper than 32 levels of
@@ -97,3 +105,7 @@ Choices where the vendor is silent (written down here, kept consistent):
 """
 
 PREFIX = "/v1/observability"
+
+# The package's declaration for the registry (core.vendor.Vendor), imported last: the modules it names import
+# PREFIX from here.
+from emulator.vendors.mistral.vendor import VENDOR  # noqa: E402

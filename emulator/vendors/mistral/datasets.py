@@ -28,11 +28,11 @@ from emulator.vendors.mistral.records import (
 )
 from emulator.vendors.mistral.service import (
     Caller,
-    _valid_messages,
     campaign_verdicts,
     events,
     get_campaign,
     new_uuid,
+    valid_messages,
 )
 
 BY_DATASET = {"dataset": attrgetter("dataset_id")}
@@ -100,7 +100,7 @@ def delete_dataset(c: Caller, dataset_id: str) -> None:
 
 def _check_payload(payload: dict[str, Any], where: str = "payload") -> dict[str, Any]:
     """A record's payload holds the conversation under `messages`, as the judges read it."""
-    _valid_messages(payload.get("messages"), "DATASET_RECORD_FORMAT_ERROR", f"{where}.messages")
+    valid_messages(payload.get("messages"), "DATASET_RECORD_FORMAT_ERROR", f"{where}.messages")
     return payload
 
 

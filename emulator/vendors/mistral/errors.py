@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from emulator.core.errors import ApiError
 from emulator.core.jsonio import dumps
+from emulator.core.operations import Call
 
 # Neutral kind -> (status, error_code used when the error names no code of its own).
 KIND_STATUS: dict[str, tuple[int, str | None]] = {
@@ -62,7 +63,7 @@ def error(code: str, message: str) -> ApiError:
     return ApiError(_kind_of_status(CODE_STATUS[code]), message, vendor_code=code)
 
 
-def render_error(err: ApiError) -> Response:
+def render_error(err: ApiError, call: Call | None = None) -> Response:
     status, default_code = KIND_STATUS[err.kind]
     code = err.vendor_code or default_code
     status = CODE_STATUS.get(code, status) if code else status
@@ -70,10 +71,14 @@ def render_error(err: ApiError) -> Response:
     return Response(dumps(body), status_code=status, media_type="application/json")
 
 
-def render_code(code: str, message: str) -> Response | None:
+def render_code(code: str, message: str, call: Call | None = None) -> Response | None:
     """A scripted fault's error: a Mistral error code (`JUDGE_NOT_FOUND`, ...) or a neutral kind (`internal`)."""
     if code in CODE_STATUS:
         return render_error(error(code, message))
     if code in KIND_STATUS:
         return render_error(ApiError(code, message))
     return None
+
+
+# What a fault rule may name: Mistral's own codes and the neutral kinds (a 405 is the router's, never scripted).
+ERROR_CODES = tuple(CODE_STATUS) + tuple(kind for kind in KIND_STATUS if kind != "method_not_allowed")

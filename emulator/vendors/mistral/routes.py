@@ -1,400 +1,446 @@
-"""Mistral observability routes: one row per SDK method (HTTP method, path, SDK method name, handler, query
-model, body model, success status).
+"""Mistral observability's operation table: one row per SDK method, handlers of one argument (core.operations.Call).
 
-Handlers are thin: the row's models parse the request, service.py / datasets.py apply the rules, render.py
-shapes the answer. A handler answering None gives the SDK's 204 with an empty body.
+Handlers are thin: the row's models parse the request, service.py / datasets.py / otel apply the rules, render.py
+shapes the answer. A handler answering None gives the row's status (204) with an empty body. A row's name is the
+SDK method path (`chat_completion_events.search`, `datasets.records.bulk_delete`), which faults and the journal
+use; its alias is the operationId mistralai 2.9.4 sends the request under
+(`get_chat_completion_events_v1_observability_chat_completion_events_search_post`).
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable
-from urllib.parse import parse_qs
 
-from pydantic import BaseModel
-from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from emulator.core import faults
 from emulator.core.errors import ApiError
-from emulator.core.http import bearer_token, headers_of
-from emulator.core.jsonio import dumps, loads
+from emulator.core.http import bearer_token
 from emulator.core.namespace import resolve_name
-from emulator.core.validation import parse
-from emulator.vendors.mistral import PREFIX, datasets, otel, render, service, wire
-from emulator.vendors.mistral.errors import render_error
+from emulator.core.operations import Call, Operation
+from emulator.vendors.mistral import datasets, otel, render, service, wire
+from emulator.vendors.mistral.fields import FIELDS as EVENT_FIELDS
+from emulator.vendors.mistral.fields import GROUPS as EVENT_FIELD_GROUPS
 from emulator.vendors.mistral.service import Caller
 
-Handler = Callable[[Caller, dict[str, str], Any, Any], Any]
-# Query keys the SDK repeats (`type_filter=A&type_filter=B`); every other key takes its last value.
-REPEATED = frozenset({"type_filter", "model_filter"})
 
-
-def caller(request: Request) -> Caller:
-    headers = headers_of(request)
-    token = bearer_token(headers)
+def authenticate(call: Call) -> Caller:
+    """The bearer token is the caller; it names the namespace unless X-Emulator-Namespace does."""
+    token = bearer_token(call.headers)
     if token is None:
         raise ApiError("unauthorized", "No API key: send Authorization: Bearer <MISTRAL_API_KEY>")
-    ns = request.app.state.world.get(resolve_name(headers, token))
-    return Caller(ns=ns, token=token, base_url=str(request.base_url).rstrip("/"))
+    ns = call.world.get(resolve_name(call.headers, token))
+    return Caller(ns=ns, token=token, base_url=call.base_url)
 
 
-def query_of(request: Request) -> dict[str, list[str]]:
-    return parse_qs(request.scope["query_string"].decode("latin-1"), keep_blank_values=True)
-
-
-def parse_query(model: type[BaseModel], query: dict[str, list[str]]) -> BaseModel:
-    return parse(model, {k: v if k in REPEATED else v[-1] for k, v in query.items()}, "query")
-
-
-def endpoint(operation: str, handler: Handler, query: type[BaseModel] | None, body: type[BaseModel] | None,
-             status: int):
-    async def call(request: Request) -> Response:
-        try:
-            c = caller(request)
-            scripted = await faults.before_operation(request, c.ns, "mistral", operation)
-            if scripted is not None:
-                return scripted
-            q = parse_query(query, query_of(request)) if query else None
-            b = None
-            if body is not None:
-                raw = await request.body()
-                b = parse(body, loads(raw) if raw else None, "body")
-            params = dict(request.path_params)
-            if query is not None and issubclass(query, wire.PageQuery):
-                params["_query"], params["_link"] = query_of(request), c.base_url + request.url.path
-            result = handler(c, params, q, b)
-        except ApiError as err:
-            return render_error(err)
-        if result is None:
-            return Response(status_code=204)
-        if isinstance(result, Response):
-            return result
-        return Response(dumps(result), status_code=status, media_type="application/json")
-
-    return call
-
-
-def _page(p: dict, q: wire.PageQuery, items: list, count: int, shape) -> dict[str, Any]:
-    return render.numbered(items, count, shape, link=p["_link"], query=p["_query"], page=q.page,
-                           page_size=q.page_size)
+def _page(call: Call, items: list, count: int, shape: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+    """A numbered page whose next/previous links repeat the request's own query with another page number."""
+    return render.numbered(items, count, shape, link=call.caller.base_url + call.path, query=call.query_lists,
+                           page=call.query.page, page_size=call.query.page_size)
 
 
 # ---- chat completion events and fields --------------------------------------------------------------------------
 
 
-def search_events(c, p, q, b):
-    page = service.search(c, b, q)
+def search_events(call: Call):
+    page = service.search(call.caller, call.body, call.query)
     return {"completion_events": render.feed([render.preview(e, page.extra_fields) for e in page.events],
                                              page.next_cursor)}
 
 
-def search_event_ids(c, p, q, b):
-    return {"completion_event_ids": service.search_ids(c, b)}
+def search_event_ids(call: Call):
+    return {"completion_event_ids": service.search_ids(call.caller, call.body)}
 
 
-def fetch_event(c, p, q, b):
-    return render.event(service.get_event(c, p["event_id"]))
+def fetch_event(call: Call):
+    return render.event(service.get_event(call.caller, call.params["event_id"]))
 
 
-def similar_events(c, p, q, b):
-    return {"completion_events": render.feed([render.preview(e) for e in service.similar_events(c, p["event_id"])],
-                                             None)}
+def similar_events(call: Call):
+    similar = service.similar_events(call.caller, call.params["event_id"])
+    return {"completion_events": render.feed([render.preview(e) for e in similar], None)}
 
 
-def judge_event(c, p, q, b):
-    return service.judge_event(c, p["event_id"], b)
+def judge_event(call: Call):
+    return service.judge_event(call.caller, call.params["event_id"], call.body)
 
 
-def list_fields(c, p, q, b):
-    from emulator.vendors.mistral.fields import FIELDS, GROUPS
-
+def list_fields(call: Call):
     return {"field_definitions": [{"name": f.name, "label": f.label, "type": f.type,
-                                   "supported_operators": list(f.operators), "group": f.group} for f in FIELDS],
-            "field_groups": [{"name": name, "label": label} for name, label in GROUPS]}
+                                   "supported_operators": list(f.operators), "group": f.group} for f in EVENT_FIELDS],
+            "field_groups": [{"name": name, "label": label} for name, label in EVENT_FIELD_GROUPS]}
 
 
-def field_options(c, p, q, b):
-    return {"options": service.field_options(c, p["field_name"], q.operator)}
+def field_options(call: Call):
+    return {"options": service.field_options(call.caller, call.params["field_name"], call.query.operator)}
 
 
-def field_option_counts(c, p, q, b):
-    return {"counts": service.option_counts(c, p["field_name"], b)}
+def field_option_counts(call: Call):
+    return {"counts": service.option_counts(call.caller, call.params["field_name"], call.body)}
 
 
 # ---- judges -----------------------------------------------------------------------------------------------------
 
 
-def create_judge(c, p, q, b):
-    return render.judge(service.create_judge(c, b))
+def create_judge(call: Call):
+    return render.judge(service.create_judge(call.caller, call.body))
 
 
-def list_judges(c, p, q, b):
-    return {"judges": _page(p, q, *service.list_judges(c, q), render.judge)}
+def list_judges(call: Call):
+    return {"judges": _page(call, *service.list_judges(call.caller, call.query), render.judge)}
 
 
-def fetch_judge(c, p, q, b):
-    return render.judge(service.get_judge(c, p["judge_id"]))
+def fetch_judge(call: Call):
+    return render.judge(service.get_judge(call.caller, call.params["judge_id"]))
 
 
-def update_judge(c, p, q, b):
-    service.update_judge(c, p["judge_id"], b)
+def update_judge(call: Call):
+    service.update_judge(call.caller, call.params["judge_id"], call.body)
 
 
-def delete_judge(c, p, q, b):
-    service.delete_judge(c, p["judge_id"])
+def delete_judge(call: Call):
+    service.delete_judge(call.caller, call.params["judge_id"])
 
 
-def judge_conversation(c, p, q, b):
-    return service.judge_conversation(c, p["judge_id"], b)
+def judge_conversation(call: Call):
+    return service.judge_conversation(call.caller, call.params["judge_id"], call.body)
 
 
 # ---- campaigns --------------------------------------------------------------------------------------------------
 
 
-def _campaign(c, k):
-    return render.campaign(k, service.judges(c.ns).get_any(k.judge_id))
+def _campaign(c: Caller, campaign) -> dict[str, Any]:
+    return render.campaign(campaign, service.judges(c.ns).get_any(campaign.judge_id))
 
 
-def create_campaign(c, p, q, b):
-    return _campaign(c, service.create_campaign(c, b))
+def create_campaign(call: Call):
+    return _campaign(call.caller, service.create_campaign(call.caller, call.body))
 
 
-def list_campaigns(c, p, q, b):
-    return {"campaigns": _page(p, q, *service.list_campaigns(c, q), lambda k: _campaign(c, k))}
+def list_campaigns(call: Call):
+    c = call.caller
+    return {"campaigns": _page(call, *service.list_campaigns(c, call.query), lambda k: _campaign(c, k))}
 
 
-def fetch_campaign(c, p, q, b):
-    return _campaign(c, service.get_campaign(c, p["campaign_id"], polled=True))
+def fetch_campaign(call: Call):
+    return _campaign(call.caller, service.get_campaign(call.caller, call.params["campaign_id"], polled=True))
 
 
-def delete_campaign(c, p, q, b):
-    service.delete_campaign(c, p["campaign_id"])
+def delete_campaign(call: Call):
+    service.delete_campaign(call.caller, call.params["campaign_id"])
 
 
-def campaign_status(c, p, q, b):
-    return {"status": service.get_campaign(c, p["campaign_id"], polled=True).status}
+def campaign_status(call: Call):
+    return {"status": service.get_campaign(call.caller, call.params["campaign_id"], polled=True).status}
 
 
-def campaign_events(c, p, q, b):
-    return {"completion_events": _page(p, q, *service.campaign_events(c, p["campaign_id"], q), render.preview)}
+def campaign_events(call: Call):
+    selected = service.campaign_events(call.caller, call.params["campaign_id"], call.query)
+    return {"completion_events": _page(call, *selected, render.preview)}
 
 
 # ---- datasets, records, imports ---------------------------------------------------------------------------------
 
 
-def create_dataset(c, p, q, b):
-    return render.dataset(datasets.create_dataset(c, b))
+def create_dataset(call: Call):
+    return render.dataset(datasets.create_dataset(call.caller, call.body))
 
 
-def list_datasets(c, p, q, b):
-    return {"datasets": _page(p, q, *datasets.list_datasets(c, q), render.dataset)}
+def list_datasets(call: Call):
+    return {"datasets": _page(call, *datasets.list_datasets(call.caller, call.query), render.dataset)}
 
 
-def fetch_dataset(c, p, q, b):
-    return render.dataset(datasets.get_dataset(c, p["dataset_id"]))
+def fetch_dataset(call: Call):
+    return render.dataset(datasets.get_dataset(call.caller, call.params["dataset_id"]))
 
 
-def update_dataset(c, p, q, b):
-    return render.dataset(datasets.update_dataset(c, p["dataset_id"], b))
+def update_dataset(call: Call):
+    return render.dataset(datasets.update_dataset(call.caller, call.params["dataset_id"], call.body))
 
 
-def delete_dataset(c, p, q, b):
-    datasets.delete_dataset(c, p["dataset_id"])
+def delete_dataset(call: Call):
+    datasets.delete_dataset(call.caller, call.params["dataset_id"])
 
 
-def list_records(c, p, q, b):
-    return {"records": _page(p, q, *datasets.list_records(c, p["dataset_id"], q), render.record)}
+def list_records(call: Call):
+    found = datasets.list_records(call.caller, call.params["dataset_id"], call.query)
+    return {"records": _page(call, *found, render.record)}
 
 
-def create_record(c, p, q, b):
-    return render.record(datasets.create_record(c, p["dataset_id"], b))
+def create_record(call: Call):
+    return render.record(datasets.create_record(call.caller, call.params["dataset_id"], call.body))
 
 
-def _task(c, t):
-    return render.task(t, datasets.progress(c, t))
+def _task(c: Caller, task) -> dict[str, Any]:
+    return render.task(task, datasets.progress(c, task))
 
 
-def importer(start):
-    return lambda c, p, q, b: _task(c, start(c, p["dataset_id"], b))
-
-
-def export_jsonl(c, p, q, b):
-    return {"file_url": datasets.export_jsonl(c, p["dataset_id"])}
-
-
-def download_export(c, p, q, b):
-    found = datasets.get_export(c, p["export_id"])
-    return Response(found.content.encode(), media_type="application/x-ndjson")
-
-
-def fetch_task(c, p, q, b):
-    return _task(c, datasets.get_task(c, p["dataset_id"], p["task_id"]))
-
-
-def list_tasks(c, p, q, b):
-    return {"tasks": _page(p, q, *datasets.list_tasks(c, p["dataset_id"], q), lambda t: _task(c, t))}
-
-
-def fetch_record(c, p, q, b):
-    return render.record(datasets.get_record(c, p["record_id"]))
-
-
-def delete_record(c, p, q, b):
-    datasets.delete_record(c, p["record_id"])
-
-
-def bulk_delete_records(c, p, q, b):
-    datasets.bulk_delete(c, b)
-
-
-def judge_record(c, p, q, b):
-    return datasets.judge_record(c, p["record_id"], b)
-
-
-def update_record_payload(c, p, q, b):
-    datasets.update_payload(c, p["record_id"], b)
-
-
-def update_record_properties(c, p, q, b):
-    datasets.update_properties(c, p["record_id"], b)
-
-
-# ---- logs, traces, spans (otel.py) -------------------------------------------------------------------------------
-
-
-def searcher(kind, key, source=None):
-    def handler(c, p, q, b):
-        found = otel.select(c, kind, b.search_expression, q.from_, q.to, None if source is None else source(c))
-        order = getattr(b, "order", "desc")
-        return {key: otel.page(kind, found, page_size=q.page_size, cursor=q.cursor, order=order)}
+def importer(start: Callable[[Caller, str, Any], Any]) -> Callable[[Call], dict[str, Any]]:
+    """The handler of one import: start the task, answer it (202)."""
+    def handler(call: Call):
+        return _task(call.caller, start(call.caller, call.params["dataset_id"], call.body))
+    handler.__name__ = start.__name__
     return handler
 
 
-def aggregator(kind):
-    return lambda c, p, q, b: otel.aggregate(c, kind, b, q.from_, q.to)
+def export_jsonl(call: Call):
+    return {"file_url": datasets.export_jsonl(call.caller, call.params["dataset_id"])}
 
 
-def field_lister(kind):
-    return lambda c, p, q, b: {"field_definitions": otel.field_definitions(kind)}
+def download_export(call: Call):
+    found = datasets.get_export(call.caller, call.params["export_id"])
+    return Response(found.content.encode(), media_type="application/x-ndjson")
 
 
-def option_lister(kind):
-    return lambda c, p, q, b: {"options": otel.options(c, kind, p["field_name"], q.from_, q.to)}
+def fetch_task(call: Call):
+    return _task(call.caller, datasets.get_task(call.caller, call.params["dataset_id"], call.params["task_id"]))
 
 
-def fetch_trace(c, p, q, b):
-    return otel.render(otel.trace_rows(c, p["trace_id"])["trace"])
+def list_tasks(call: Call):
+    c = call.caller
+    return {"tasks": _page(call, *datasets.list_tasks(c, call.params["dataset_id"], call.query),
+                           lambda t: _task(c, t))}
 
 
-def trace_spans(c, p, q, b):
-    spans = otel.select(c, otel.SPANS, None, q.from_, q.to, otel.trace_rows(c, p["trace_id"])["spans"])
-    return {"spans": otel.page(otel.SPANS, spans, page_size=q.page_size, cursor=q.cursor, order="asc")}
+def fetch_record(call: Call):
+    return render.record(datasets.get_record(call.caller, call.params["record_id"]))
 
 
-def fetch_span(c, p, q, b):
-    return otel.render(otel.span_row(c, p["trace_id"], p["span_id"]))
+def delete_record(call: Call):
+    datasets.delete_record(call.caller, call.params["record_id"])
 
 
-def latest_evaluations(c):
-    return otel.latest(otel.evaluations(c))
+def bulk_delete_records(call: Call):
+    datasets.bulk_delete(call.caller, call.body)
 
 
-CCE, FIELDS, J, K = "/chat-completion-events", "/chat-completion-fields", "/judges", "/campaigns"
-D, R = "/datasets/{dataset_id}", "/dataset-records/{record_id}"
+def judge_record(call: Call):
+    return datasets.judge_record(call.caller, call.params["record_id"], call.body)
 
-# HTTP method, path, SDK method (the fault/journal operation name), handler, query model, body model, status.
-OPERATIONS: list[tuple[str, str, str, Handler, type[BaseModel] | None, type[BaseModel] | None, int]] = [
-    ("POST", CCE + "/search", "chat_completion_events.search", search_events, wire.SearchQuery,
-     wire.SearchEvents, 200),
-    ("POST", CCE + "/search-ids", "chat_completion_events.search_ids", search_event_ids, None, wire.SearchEvents,
-     200),
-    ("GET", CCE + "/{event_id}", "chat_completion_events.fetch", fetch_event, None, None, 200),
-    ("GET", CCE + "/{event_id}/similar-events", "chat_completion_events.fetch_similar_events", similar_events,
-     None, None, 200),
-    ("POST", CCE + "/{event_id}/live-judging", "chat_completion_events.judge", judge_event, None,
-     wire.JudgeWithDefinition, 200),
-    ("GET", FIELDS, "chat_completion_events.fields.list", list_fields, None, None, 200),
-    ("GET", FIELDS + "/{field_name}/options", "chat_completion_events.fields.fetch_options", field_options,
-     wire.OptionsQuery, None, 200),
-    ("POST", FIELDS + "/{field_name}/options-counts", "chat_completion_events.fields.fetch_option_counts",
-     field_option_counts, None, wire.OptionCounts, 200),
-    ("POST", J, "judges.create", create_judge, None, wire.JudgeDefinition, 201),
-    ("GET", J, "judges.list", list_judges, wire.JudgesQuery, None, 200),
-    ("GET", J + "/{judge_id}", "judges.fetch", fetch_judge, None, None, 200),
-    ("PUT", J + "/{judge_id}", "judges.update", update_judge, None, wire.JudgeDefinition, 204),
-    ("DELETE", J + "/{judge_id}", "judges.delete", delete_judge, None, None, 204),
-    ("POST", J + "/{judge_id}/live-judging", "judges.judge_conversation", judge_conversation, None,
-     wire.JudgeConversation, 200),
-    ("POST", K, "campaigns.create", create_campaign, None, wire.CreateCampaign, 201),
-    ("GET", K, "campaigns.list", list_campaigns, wire.PageQuery, None, 200),
-    ("GET", K + "/{campaign_id}", "campaigns.fetch", fetch_campaign, None, None, 200),
-    ("DELETE", K + "/{campaign_id}", "campaigns.delete", delete_campaign, None, None, 204),
-    ("GET", K + "/{campaign_id}/status", "campaigns.fetch_status", campaign_status, None, None, 200),
-    ("GET", K + "/{campaign_id}/selected-events", "campaigns.list_events", campaign_events, wire.PageQuery, None,
-     200),
-    ("POST", "/datasets", "datasets.create", create_dataset, None, wire.CreateDataset, 201),
-    ("GET", "/datasets", "datasets.list", list_datasets, wire.PageQuery, None, 200),
-    ("GET", D, "datasets.fetch", fetch_dataset, None, None, 200),
-    ("PATCH", D, "datasets.update", update_dataset, None, wire.UpdateDataset, 200),
-    ("DELETE", D, "datasets.delete", delete_dataset, None, None, 204),
-    ("GET", D + "/records", "datasets.list_records", list_records, wire.PageQuery, None, 200),
-    ("POST", D + "/records", "datasets.create_record", create_record, None, wire.CreateRecord, 201),
-    ("POST", D + "/imports/from-campaign", "datasets.import_from_campaign", importer(datasets.import_from_campaign),
-     None, wire.FromCampaign, 202),
-    ("POST", D + "/imports/from-explorer", "datasets.import_from_explorer", importer(datasets.import_from_explorer),
-     None, wire.FromExplorer, 202),
-    ("POST", D + "/imports/from-file", "datasets.import_from_file", importer(datasets.import_from_file), None,
-     wire.FromFile, 202),
-    ("POST", D + "/imports/from-playground", "datasets.import_from_playground",
-     importer(datasets.import_from_playground), None, wire.FromPlayground, 202),
-    ("POST", D + "/imports/from-dataset", "datasets.import_from_dataset_records",
-     importer(datasets.import_from_dataset), None, wire.FromDataset, 202),
-    ("GET", D + "/exports/to-jsonl", "datasets.export_to_jsonl", export_jsonl, None, None, 200),
-    ("GET", D + "/tasks/{task_id}", "datasets.fetch_task", fetch_task, None, None, 200),
-    ("GET", D + "/tasks", "datasets.list_tasks", list_tasks, wire.PageQuery, None, 200),
-    ("POST", "/dataset-records/bulk-delete", "datasets.records.bulk_delete", bulk_delete_records, None,
-     wire.RecordIds, 204),
-    ("GET", R, "datasets.records.fetch", fetch_record, None, None, 200),
-    ("DELETE", R, "datasets.records.delete", delete_record, None, None, 204),
-    ("POST", R + "/live-judging", "datasets.records.judge", judge_record, None, wire.JudgeWithDefinition, 200),
-    ("PUT", R + "/payload", "datasets.records.update_payload", update_record_payload, None, wire.Payload, 204),
-    ("PUT", R + "/properties", "datasets.records.update_properties", update_record_properties, None,
-     wire.Properties, 204),
-    ("POST", "/logs/search", "logs.search", searcher(otel.LOGS, "logs"), wire.FeedQuery, wire.LogsBody, 200),
-    ("GET", "/logs/fields", "logs.list", field_lister(otel.LOGS), None, None, 200),
-    ("GET", "/logs/fields/{field_name}/options", "logs.fetch_options", option_lister(otel.LOGS), wire.WindowQuery,
-     None, 200),
-    ("POST", "/traces/search", "traces.search", searcher(otel.TRACES, "traces"), wire.FeedQuery,
-     wire.ExpressionBody, 200),
-    ("POST", "/traces/aggregate", "traces.aggregate", aggregator(otel.TRACES), wire.WindowQuery,
-     wire.AggregationBody, 200),
-    ("GET", "/traces/fields", "traces.get_trace_fields", field_lister(otel.TRACES), None, None, 200),
-    ("GET", "/traces/fields/{field_name}/options", "traces.fetch_options", option_lister(otel.TRACES),
-     wire.WindowQuery, None, 200),
-    ("GET", "/traces/{trace_id}", "traces.get_trace_by_id", fetch_trace, None, None, 200),
-    ("GET", "/traces/{trace_id}/spans", "traces.get_trace_spans", trace_spans, wire.FeedQuery, None, 200),
-    ("GET", "/traces/{trace_id}/spans/{span_id}", "traces.get_span_by_id", fetch_span, None, None, 200),
-    ("POST", "/spans/search", "spans.search_spans", searcher(otel.SPANS, "spans"), wire.FeedQuery,
-     wire.ExpressionBody, 200),
-    ("POST", "/spans/aggregate", "spans.aggregate", aggregator(otel.SPANS), wire.WindowQuery, wire.AggregationBody,
-     200),
-    ("POST", "/spans/evaluations/search", "spans.search_span_evaluations",
-     searcher(otel.EVALUATIONS, "span_evaluations"), wire.FeedQuery, wire.ExpressionBody, 200),
-    ("POST", "/spans/evaluations/search/latest", "spans.search_latest_span_evaluations",
-     searcher(otel.EVALUATIONS, "span_evaluations", latest_evaluations), wire.FeedQuery, wire.ExpressionBody, 200),
-    ("GET", "/spans/fields", "spans.list_span_fields", field_lister(otel.SPANS), None, None, 200),
-    ("GET", "/spans/evaluations/fields", "spans.list_span_eval_fields", field_lister(otel.EVALUATIONS), None, None,
-     200),
-    ("GET", "/spans/fields/{field_name}/options", "spans.fetch_span_field_options", option_lister(otel.SPANS),
-     wire.WindowQuery, None, 200),
-    ("GET", "/spans/evaluations/fields/{field_name}/options", "spans.fetch_span_eval_field_options",
-     option_lister(otel.EVALUATIONS), wire.WindowQuery, None, 200),
+
+def update_record_payload(call: Call):
+    datasets.update_payload(call.caller, call.params["record_id"], call.body)
+
+
+def update_record_properties(call: Call):
+    datasets.update_properties(call.caller, call.params["record_id"], call.body)
+
+
+# ---- logs, traces, spans (otel) ---------------------------------------------------------------------------------
+
+
+def searcher(kind: otel.Kind, key: str, index: Callable[[Caller], otel.Index] | None = None):
+    """The handler of a feed of `kind`, answered under `key`; `index` narrows the rows (the latest evaluations)."""
+    def search(call: Call):
+        body, query = call.body, call.query
+        narrowed = None if index is None else index(call.caller)
+        return {key: otel.search(call.caller, kind, body.search_expression, query.from_, query.to,
+                                 page_size=query.page_size, cursor=query.cursor,
+                                 order=getattr(body, "order", "desc"), index=narrowed)}
+    return search
+
+
+def aggregator(kind: otel.Kind):
+    return lambda call: otel.aggregate(call.caller, kind, call.body, call.query.from_, call.query.to)
+
+
+def field_lister(kind: otel.Kind):
+    return lambda call: {"field_definitions": otel.field_definitions(kind)}
+
+
+def option_lister(kind: otel.Kind):
+    return lambda call: {"options": otel.options(call.caller, kind, call.params["field_name"], call.query.from_,
+                                                 call.query.to)}
+
+
+def fetch_trace(call: Call):
+    trace, _ = otel.trace_rows(call.caller, call.params["trace_id"])
+    return otel.render(trace)
+
+
+def trace_spans(call: Call):
+    _, spans = otel.trace_rows(call.caller, call.params["trace_id"])
+    query = call.query
+    return {"spans": otel.search(call.caller, otel.SPANS, None, query.from_, query.to, page_size=query.page_size,
+                                 cursor=query.cursor, order="asc", index=otel.Index.of(otel.SPANS, spans))}
+
+
+def fetch_span(call: Call):
+    return otel.render(otel.span_row(call.caller, call.params["trace_id"], call.params["span_id"]))
+
+
+# ---- the table --------------------------------------------------------------------------------------------------
+
+EVENTS, EVENT = "/chat-completion-events", "/chat-completion-events/{event_id}"
+FIELDS = "/chat-completion-fields"
+JUDGES, JUDGE = "/judges", "/judges/{judge_id}"
+CAMPAIGNS, CAMPAIGN = "/campaigns", "/campaigns/{campaign_id}"
+DATASET, RECORD = "/datasets/{dataset_id}", "/dataset-records/{record_id}"
+TRACE = "/traces/{trace_id}"
+
+
+def op(method: str, path: str, name: str, operation_id: str | None, handler, query=None, body=None, *,
+       status: int = 200, documented: bool = True) -> Operation:
+    """A row: the SDK method path is its name, the operationId mistralai 2.9.4 knows it by is its alias."""
+    aliases = () if operation_id is None else (operation_id,)
+    return Operation(method, path, name, handler, query, body, status, aliases, documented=documented)
+
+
+OPERATIONS: tuple[Operation, ...] = (
+    op("POST", EVENTS + "/search", "chat_completion_events.search",
+       "get_chat_completion_events_v1_observability_chat_completion_events_search_post",
+       search_events, wire.SearchQuery, wire.SearchEvents),
+    op("POST", EVENTS + "/search-ids", "chat_completion_events.search_ids",
+       "get_chat_completion_event_ids_v1_observability_chat_completion_events_search_ids_post",
+       search_event_ids, None, wire.SearchEvents),
+    op("GET", EVENT, "chat_completion_events.fetch",
+       "get_chat_completion_event_v1_observability_chat_completion_events__event_id__get",
+       fetch_event),
+    op("GET", EVENT + "/similar-events", "chat_completion_events.fetch_similar_events",
+       "get_similar_chat_completion_events_v1_observability_chat_completion_events__event_id__similar_events_get",
+       similar_events),
+    op("POST", EVENT + "/live-judging", "chat_completion_events.judge",
+       "judge_chat_completion_event_v1_observability_chat_completion_events__event_id__live_judging_post",
+       judge_event, None, wire.JudgeWithDefinition),
+    op("GET", FIELDS, "chat_completion_events.fields.list",
+       "get_chat_completion_fields_v1_observability_chat_completion_fields_get",
+       list_fields),
+    op("GET", FIELDS + "/{field_name}/options", "chat_completion_events.fields.fetch_options",
+       "get_chat_completion_field_options_v1_observability_chat_completion_fields__field_name__options_get",
+       field_options, wire.OptionsQuery),
+    op("POST", FIELDS + "/{field_name}/options-counts", "chat_completion_events.fields.fetch_option_counts",
+       "get_chat_completion_field_options_counts_v1_observability_chat_completion_fields__field_name__options_counts_post",
+       field_option_counts, None, wire.OptionCounts),
+    op("POST", JUDGES, "judges.create", "create_judge_v1_observability_judges_post",
+       create_judge, None, wire.JudgeDefinition, status=201),
+    op("GET", JUDGES, "judges.list", "get_judges_v1_observability_judges_get",
+       list_judges, wire.JudgesQuery),
+    op("GET", JUDGE, "judges.fetch", "get_judge_by_id_v1_observability_judges__judge_id__get",
+       fetch_judge),
+    op("PUT", JUDGE, "judges.update", "update_judge_v1_observability_judges__judge_id__put",
+       update_judge, None, wire.JudgeDefinition, status=204),
+    op("DELETE", JUDGE, "judges.delete", "delete_judge_v1_observability_judges__judge_id__delete",
+       delete_judge, status=204),
+    op("POST", JUDGE + "/live-judging", "judges.judge_conversation",
+       "judge_conversation_v1_observability_judges__judge_id__live_judging_post",
+       judge_conversation, None, wire.JudgeConversation),
+    op("POST", CAMPAIGNS, "campaigns.create", "create_campaign_v1_observability_campaigns_post",
+       create_campaign, None, wire.CreateCampaign, status=201),
+    op("GET", CAMPAIGNS, "campaigns.list", "get_campaigns_v1_observability_campaigns_get",
+       list_campaigns, wire.PageQuery),
+    op("GET", CAMPAIGN, "campaigns.fetch", "get_campaign_by_id_v1_observability_campaigns__campaign_id__get",
+       fetch_campaign),
+    op("DELETE", CAMPAIGN, "campaigns.delete", "delete_campaign_v1_observability_campaigns__campaign_id__delete",
+       delete_campaign, status=204),
+    op("GET", CAMPAIGN + "/status", "campaigns.fetch_status",
+       "get_campaign_status_by_id_v1_observability_campaigns__campaign_id__status_get",
+       campaign_status),
+    op("GET", CAMPAIGN + "/selected-events", "campaigns.list_events",
+       "get_campaign_selected_events_v1_observability_campaigns__campaign_id__selected_events_get",
+       campaign_events, wire.PageQuery),
+    op("POST", "/datasets", "datasets.create", "create_dataset_v1_observability_datasets_post",
+       create_dataset, None, wire.CreateDataset, status=201),
+    op("GET", "/datasets", "datasets.list", "get_datasets_v1_observability_datasets_get",
+       list_datasets, wire.PageQuery),
+    op("GET", DATASET, "datasets.fetch", "get_dataset_by_id_v1_observability_datasets__dataset_id__get",
+       fetch_dataset),
+    op("PATCH", DATASET, "datasets.update", "update_dataset_v1_observability_datasets__dataset_id__patch",
+       update_dataset, None, wire.UpdateDataset),
+    op("DELETE", DATASET, "datasets.delete", "delete_dataset_v1_observability_datasets__dataset_id__delete",
+       delete_dataset, status=204),
+    op("GET", DATASET + "/records", "datasets.list_records",
+       "get_dataset_records_v1_observability_datasets__dataset_id__records_get",
+       list_records, wire.PageQuery),
+    op("POST", DATASET + "/records", "datasets.create_record",
+       "create_dataset_record_v1_observability_datasets__dataset_id__records_post",
+       create_record, None, wire.CreateRecord, status=201),
+    op("POST", DATASET + "/imports/from-campaign", "datasets.import_from_campaign",
+       "post_dataset_records_from_campaign_v1_observability_datasets__dataset_id__imports_from_campaign_post",
+       importer(datasets.import_from_campaign), None, wire.FromCampaign, status=202),
+    op("POST", DATASET + "/imports/from-explorer", "datasets.import_from_explorer",
+       "post_dataset_records_from_explorer_v1_observability_datasets__dataset_id__imports_from_explorer_post",
+       importer(datasets.import_from_explorer), None, wire.FromExplorer, status=202),
+    op("POST", DATASET + "/imports/from-file", "datasets.import_from_file",
+       "post_dataset_records_from_file_v1_observability_datasets__dataset_id__imports_from_file_post",
+       importer(datasets.import_from_file), None, wire.FromFile, status=202),
+    op("POST", DATASET + "/imports/from-playground", "datasets.import_from_playground",
+       "post_dataset_records_from_playground_v1_observability_datasets__dataset_id__imports_from_playground_post",
+       importer(datasets.import_from_playground), None, wire.FromPlayground, status=202),
+    op("POST", DATASET + "/imports/from-dataset", "datasets.import_from_dataset_records",
+       "post_dataset_records_from_dataset_v1_observability_datasets__dataset_id__imports_from_dataset_post",
+       importer(datasets.import_from_dataset), None, wire.FromDataset, status=202),
+    op("GET", DATASET + "/exports/to-jsonl", "datasets.export_to_jsonl",
+       "export_dataset_to_jsonl_v1_observability_datasets__dataset_id__exports_to_jsonl_get",
+       export_jsonl),
+    op("GET", DATASET + "/tasks/{task_id}", "datasets.fetch_task",
+       "get_dataset_import_task_v1_observability_datasets__dataset_id__tasks__task_id__get",
+       fetch_task),
+    op("GET", DATASET + "/tasks", "datasets.list_tasks",
+       "get_dataset_import_tasks_v1_observability_datasets__dataset_id__tasks_get",
+       list_tasks, wire.PageQuery),
+    op("POST", "/dataset-records/bulk-delete", "datasets.records.bulk_delete",
+       "delete_dataset_records_v1_observability_dataset_records_bulk_delete_post",
+       bulk_delete_records, None, wire.RecordIds, status=204),
+    op("GET", RECORD, "datasets.records.fetch",
+       "get_dataset_record_v1_observability_dataset_records__dataset_record_id__get",
+       fetch_record),
+    op("DELETE", RECORD, "datasets.records.delete",
+       "delete_dataset_record_v1_observability_dataset_records__dataset_record_id__delete",
+       delete_record, status=204),
+    op("POST", RECORD + "/live-judging", "datasets.records.judge",
+       "judge_dataset_record_v1_observability_dataset_records__dataset_record_id__live_judging_post",
+       judge_record, None, wire.JudgeWithDefinition),
+    op("PUT", RECORD + "/payload", "datasets.records.update_payload",
+       "update_dataset_record_payload_v1_observability_dataset_records__dataset_record_id__payload_put",
+       update_record_payload, None, wire.Payload, status=204),
+    op("PUT", RECORD + "/properties", "datasets.records.update_properties",
+       "update_dataset_record_properties_v1_observability_dataset_records__dataset_record_id__properties_put",
+       update_record_properties, None, wire.Properties, status=204),
+    op("POST", "/logs/search", "logs.search", "search_logs_v1_observability_logs_search_post",
+       searcher(otel.LOGS, "logs"), wire.FeedQuery, wire.LogsBody),
+    op("GET", "/logs/fields", "logs.list", "get_log_fields_v1_observability_logs_fields_get",
+       field_lister(otel.LOGS)),
+    op("GET", "/logs/fields/{field_name}/options", "logs.fetch_options",
+       "get_log_field_options_v1_observability_logs_fields__field_name__options_get",
+       option_lister(otel.LOGS), wire.WindowQuery),
+    op("POST", "/traces/search", "traces.search", "search_traces_v1_observability_traces_search_post",
+       searcher(otel.TRACES, "traces"), wire.FeedQuery, wire.ExpressionBody),
+    op("POST", "/traces/aggregate", "traces.aggregate", "aggregate_traces_v1_observability_traces_aggregate_post",
+       aggregator(otel.TRACES), wire.WindowQuery, wire.AggregationBody),
+    op("GET", "/traces/fields", "traces.get_trace_fields", "get_trace_fields_v1_observability_traces_fields_get",
+       field_lister(otel.TRACES)),
+    op("GET", "/traces/fields/{field_name}/options", "traces.fetch_options",
+       "get_trace_field_options_v1_observability_traces_fields__field_name__options_get",
+       option_lister(otel.TRACES), wire.WindowQuery),
+    op("GET", TRACE, "traces.get_trace_by_id", "get_trace_by_id_v1_observability_traces__trace_id__get",
+       fetch_trace),
+    op("GET", TRACE + "/spans", "traces.get_trace_spans",
+       "get_trace_spans_v1_observability_traces__trace_id__spans_get",
+       trace_spans, wire.FeedQuery),
+    op("GET", TRACE + "/spans/{span_id}", "traces.get_span_by_id",
+       "get_span_by_id_v1_observability_traces__trace_id__spans__span_id__get",
+       fetch_span),
+    op("POST", "/spans/search", "spans.search_spans", "search_spans_v1_observability_spans_search_post",
+       searcher(otel.SPANS, "spans"), wire.FeedQuery, wire.ExpressionBody),
+    op("POST", "/spans/aggregate", "spans.aggregate", "aggregate_spans_v1_observability_spans_aggregate_post",
+       aggregator(otel.SPANS), wire.WindowQuery, wire.AggregationBody),
+    op("POST", "/spans/evaluations/search", "spans.search_span_evaluations",
+       "search_span_evaluations_v1_observability_spans_evaluations_search_post",
+       searcher(otel.EVALUATIONS, "span_evaluations"), wire.FeedQuery, wire.ExpressionBody),
+    op("POST", "/spans/evaluations/search/latest", "spans.search_latest_span_evaluations",
+       "search_latest_span_evaluations_v1_observability_spans_evaluations_search_latest_post",
+       searcher(otel.EVALUATIONS, "span_evaluations", otel.latest_evaluations), wire.FeedQuery, wire.ExpressionBody),
+    op("GET", "/spans/fields", "spans.list_span_fields", "get_span_fields_v1_observability_spans_fields_get",
+       field_lister(otel.SPANS)),
+    op("GET", "/spans/evaluations/fields", "spans.list_span_eval_fields",
+       "get_span_evaluation_fields_v1_observability_spans_evaluations_fields_get",
+       field_lister(otel.EVALUATIONS)),
+    op("GET", "/spans/fields/{field_name}/options", "spans.fetch_span_field_options",
+       "get_span_field_options_v1_observability_spans_fields__field_name__options_get",
+       option_lister(otel.SPANS), wire.WindowQuery),
+    op("GET", "/spans/evaluations/fields/{field_name}/options", "spans.fetch_span_eval_field_options",
+       "get_span_evaluation_field_options_v1_observability_spans_evaluations_fields__field_name__options_get",
+       option_lister(otel.EVALUATIONS), wire.WindowQuery),
     # Not an SDK method: where export_to_jsonl's file_url points (read with the same API key).
-    ("GET", "/dataset-exports/{export_id}.jsonl", "datasets.download_export", download_export, None, None, 200),
-]
-
-
-def routes() -> list[Route]:
-    return [Route(PREFIX + path, endpoint(op, handler, query, body, status), methods=[method], name=op)
-            for method, path, op, handler, query, body, status in OPERATIONS]
+    op("GET", "/dataset-exports/{export_id}.jsonl", "datasets.download_export", None, download_export,
+       documented=False),
+)

@@ -333,7 +333,7 @@ def list_judges(c: Caller, query: wire.JudgesQuery) -> tuple[list[Judge], int]:
     return numbered_page(store, store.index(), page=query.page, page_size=query.page_size, keep=keep)
 
 
-def _valid_messages(messages: Any, code: str, where: str) -> list[dict[str, Any]]:
+def valid_messages(messages: Any, code: str, where: str) -> list[dict[str, Any]]:
     """A conversation: a non-empty list of {"role", "content"} objects (content text or chunks)."""
     if not isinstance(messages, list) or not messages:
         raise error(code, f"{where}: expected a non-empty list of messages")
@@ -348,7 +348,7 @@ def _valid_messages(messages: Any, code: str, where: str) -> list[dict[str, Any]
 
 def judge_conversation(c: Caller, judge_id: str, body: wire.JudgeConversation) -> dict[str, Any]:
     judge = get_judge(c, judge_id)
-    messages = _valid_messages(body.messages, "JUDGE_CONVERSATION_FORMAT_ERROR", "messages")
+    messages = valid_messages(body.messages, "JUDGE_CONVERSATION_FORMAT_ERROR", "messages")
     return judging.judge(c.ns.seed, definition_of(judge), messages)
 
 
