@@ -7,10 +7,15 @@ canonical headers are the signed ones plus every x-bce-* header, each "urlencode
 sorted; the canonical URI is the path as received (the SDK does not encode it); the canonical query is the sorted
 "k=v" pairs, an empty Action kept as "Action=".
 
-Credentials: `emulator-ak` / `emulator-sk` is known in every namespace; a scenario's `qianfan.credentials` adds
-pairs to the namespace it loads (see scenario.py). The namespace of a request is the X-Emulator-Namespace header,
-else the access key, so a scenario that should be reached by an SDK (which cannot add headers) is loaded into
-the namespace named like its access key.
+Credentials: `emulator-ak` / `emulator-sk` is known in every namespace that defines no credentials of its own;
+a scenario's `qianfan.credentials` makes its pairs the only ones its namespace accepts (see scenario.py). The
+namespace of a request is the X-Emulator-Namespace header, else the access key, so a scenario that should be
+reached by an SDK (which cannot add headers) is loaded into the namespace named like its access key.
+
+Time: a signature expires `expirationSeconds` after its timestamp (checked against the host's wall clock, since
+the SDK signs with it); a timestamp more than MAX_SKEW_SECONDS ahead of the host's clock is refused as
+RequestExpired (a signature stamped a year ahead would otherwise stay valid for a year), and an expiration
+outside 1..MAX_EXPIRATION_SECONDS is a malformed header.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ SCHEME = "bce-auth-v1"
 DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY = "emulator-ak", "emulator-sk"
 DEFAULT_SIGNED = ("host", "content-md5", "content-length", "content-type")
 CREDENTIALS_KEY = "qianfan.credentials"  # ns.extras key: {access key: secret key}
+MAX_SKEW_SECONDS = 15 * 60  # how far ahead of the host's clock a signature's timestamp may be
+MAX_EXPIRATION_SECONDS = 7 * 86400  # the longest validity a signature may claim
 
 
 @dataclass(frozen=True)
@@ -63,10 +70,13 @@ def signature(secret_key: str, prefix: str, canonical: str) -> str:
 
 
 def secret_for(world: World, namespace: str, access_key: str) -> str | None:
-    if access_key == DEFAULT_ACCESS_KEY:
-        return DEFAULT_SECRET_KEY
-    ns = world.namespaces.get(namespace)  # never create a namespace for an unverified key
-    return None if ns is None else ns.extras.get(CREDENTIALS_KEY, {}).get(access_key)
+    """The secret key of `access_key` in `namespace`: its own credentials when it defines any (they are then the
+    only ones it accepts), else the built-in pair. Never creates a namespace for an unverified key."""
+    ns = world.namespaces.get(namespace)
+    defined = None if ns is None else ns.extras.get(CREDENTIALS_KEY)
+    if defined:
+        return defined.get(access_key)
+    return DEFAULT_SECRET_KEY if access_key == DEFAULT_ACCESS_KEY else None
 
 
 def verify(world: World, method: str, path: str, query_string: str, headers: Mapping[str, str]) -> Signed:
@@ -82,13 +92,15 @@ def verify(world: World, method: str, path: str, query_string: str, headers: Map
     _, access_key, stamp, expiration, signed_list, given = parts
     try:
         signed_at = float(timegm(strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")))
-        lifetime = int(expiration)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise _fail("InvalidHTTPAuthHeader", "The HTTP authorization header is invalid: the timestamp must look"
-                    " like 2024-09-20T02:31:36Z and the expiration be whole seconds") from None
-    if not access_key or lifetime < 0:
-        raise _fail("InvalidHTTPAuthHeader", "The HTTP authorization header is invalid: empty access key or"
-                                             " negative expiration")
+                    " like 2024-09-20T02:31:36Z") from None
+    if not (expiration.isdigit() and len(expiration) <= 10 and 1 <= int(expiration) <= MAX_EXPIRATION_SECONDS):
+        raise _fail("InvalidHTTPAuthHeader", "The HTTP authorization header is invalid: the expiration is whole"
+                    f" seconds from 1 to {MAX_EXPIRATION_SECONDS}")
+    lifetime = int(expiration)
+    if not access_key:
+        raise _fail("InvalidHTTPAuthHeader", "The HTTP authorization header is invalid: empty access key")
     namespace = resolve_name(headers, access_key)
     secret = secret_for(world, namespace, access_key)
     if secret is None:
@@ -100,7 +112,11 @@ def verify(world: World, method: str, path: str, query_string: str, headers: Map
     if not hmac.compare_digest(expected, given):
         raise _fail("SignatureDoesNotMatch", "The request signature we calculated does not match the signature"
                     f" you provided. Check your secret key and signing method. Canonical request: {canonical!r}")
-    if wall_now() > signed_at + lifetime:
+    now = wall_now()
+    if now > signed_at + lifetime:
         raise _fail("RequestExpired", f"Request has expired. Timestamp date is {stamp},"
                                       f" valid for {lifetime} seconds")
+    if signed_at > now + MAX_SKEW_SECONDS:
+        raise _fail("RequestExpired", f"Request has expired. Timestamp date is {stamp}, more than"
+                                      f" {MAX_SKEW_SECONDS // 60} minutes ahead of the server's clock")
     return Signed(access_key, namespace)

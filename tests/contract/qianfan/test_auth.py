@@ -102,10 +102,17 @@ def test_the_built_in_pair_and_namespaces_by_access_key(qf, monkeypatch):
     monkeypatch.setattr(qianfan.get_config(), "SECRET_KEY", "emulator-sk")
     listed = qf.v2("DescribeEvalTasks", {"evalType": "auto", "keyFilter": mine})["evalTaskList"]
     assert listed == []  # emulator-ak is another namespace
-    # the X-Emulator-Namespace header picks a namespace explicitly, the built-in pair signs
-    res = httpx.post(qf.server.url + "/v2/eval", params={"Action": "DescribeEvalTask"}, json={"taskId": mine},
-                     headers={**signed_headers(qf, "/v2/eval", {"Action": "DescribeEvalTask"}, ak="emulator-ak",
-                                               sk="emulator-sk"), "X-Emulator-Namespace": qf.ak})
+    # The X-Emulator-Namespace header picks a namespace explicitly. A namespace that defines credentials accepts
+    # only those: the built-in pair is refused there (issue "boringly reliable": emulator-ak used to work in
+    # namespaces with keys of their own), and the namespace's own pair signs.
+    def describe(ak, sk):
+        return httpx.post(qf.server.url + "/v2/eval", params={"Action": "DescribeEvalTask"}, json={"taskId": mine},
+                          headers={**signed_headers(qf, "/v2/eval", {"Action": "DescribeEvalTask"}, ak=ak, sk=sk),
+                                   "X-Emulator-Namespace": qf.ak})
+
+    refused = describe("emulator-ak", "emulator-sk")
+    assert refused.status_code == 403 and refused.json()["code"] == "InvalidAccessKeyId"
+    res = describe(qf.ak, qf.sk)
     assert res.status_code == 200 and res.json()["result"]["taskName"] == "in my namespace"
 
 
@@ -114,3 +121,23 @@ def test_a_namespace_that_does_not_know_the_key(qf):
                      headers={**signed_headers(qf, "/v2/eval", {"Action": "DescribeEvalTasks"}),
                               "X-Emulator-Namespace": "someone-else"})
     assert res.status_code == 403 and res.json()["code"] == "InvalidAccessKeyId"
+
+
+@pytest.mark.parametrize("at, expiration, code", [
+    (time.time() + 365 * 86400, 300, "RequestExpired"),  # stamped a year ahead: outside the clock-skew window
+    (time.time() + 3600, 300, "RequestExpired"),
+    (None, 10**12, "InvalidHTTPAuthHeader"),  # an unreasonable lifetime
+    (None, 10**400, "InvalidHTTPAuthHeader"),  # used to answer 500
+    (None, 0, "InvalidHTTPAuthHeader"),
+])
+def test_signatures_out_of_time_are_refused(qf, at, expiration, code):
+    res = httpx.post(qf.server.url + "/v2/eval", params={"Action": "DescribeEvalTasks"}, json={"evalType": "auto"},
+                     headers=signed_headers(qf, "/v2/eval", {"Action": "DescribeEvalTasks"}, at=at,
+                                            expiration=expiration))
+    assert res.status_code == 400 and res.json()["code"] == code, res.text
+
+
+def test_a_little_clock_skew_is_accepted(qf):
+    res = httpx.post(qf.server.url + "/v2/eval", params={"Action": "DescribeEvalTasks"}, json={"evalType": "auto"},
+                     headers=signed_headers(qf, "/v2/eval", {"Action": "DescribeEvalTasks"}, at=time.time() + 60))
+    assert res.status_code == 200, res.text
