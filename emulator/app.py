@@ -59,7 +59,20 @@ class EmulatorApp(Starlette):
                 call = Call(match.vendor, match.operation, scope, receive, self.state.world, match.params)
                 await serve(call, scope, receive, send, match.miss)
                 return
+            if not self._allowed(scope):
+                refused = control.render_error(ApiError("unauthorized", "the control API of this server needs its "
+                                                                        "control token in X-Emulator-Control-Token"))
+                await refused(scope, receive, send)
+                return
         await super().__call__(scope, receive, send)
+
+    def _allowed(self, scope: Scope) -> bool:
+        """The control API needs the control token when the server has one (health stays open for probes)."""
+        world = self.state.world
+        if world.control_token is None or scope["path"] in control.OPEN_PATHS:
+            return True
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        return world.controls(headers)
 
 
 def build_app(settings: Settings | None = None, scenario_files: Iterable[str | Path] = (),

@@ -66,6 +66,11 @@ SERVE_OPTIONS = (
     Option("--seed", 0, "seed of ids and generated data in namespaces no scenario seeds", int),
     Option("--clock", "realtime", "realtime: every namespace's clock runs; manual: clocks move only through "
                                   "/_emulator/clock", choices=("realtime", "manual")),
+    Option("--control-token", None, "a secret the control API and X-Emulator-Namespace need (in the "
+                                    "X-Emulator-Control-Token header); required when --host is not a loopback "
+                                    "address", metavar="TOKEN"),
+    Option("--max-namespaces", 10_000, "how many namespaces may exist at once; past it new ones are refused",
+           int, metavar="N"),
     Option("--log-level", "warning", "server log level", choices=("critical", "error", "warning", "info", "debug")),
     Option("--log-requests", False, "log one line per vendor request: namespace, vendor, operation, status, "
                                     "virtual time, faults fired", _flag, switch=True),
@@ -176,6 +181,17 @@ def _exit_with(pid: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def summary(app: Any, url: str, args: argparse.Namespace) -> list[str]:
     """The start-up lines: where, which vendors at which prefixes, what each scenario loaded, seed and clock."""
     world = app.state.world
@@ -199,12 +215,19 @@ def serve(args: argparse.Namespace) -> int:
 
     from emulator.app import build_app
 
+    if not _loopback(args.host) and not args.control_token:
+        print(f"error: --host {args.host} serves other machines: give --control-token (or EMULATOR_CONTROL_TOKEN) "
+              "so that only its holders can use the control API and name namespaces (see SECURITY in the docs)",
+              file=sys.stderr)
+        return 2
     try:
         app = build_app(Settings(seed=args.seed, clock_mode=args.clock), args.scenario)
     except ScenarioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    app.state.world.log_requests = args.log_requests
+    world = app.state.world
+    world.log_requests, world.control_token = args.log_requests, args.control_token
+    world.max_namespaces = args.max_namespaces
     # Bind first so the printed URL is one that already accepts connections (and --port 0 shows the real port).
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

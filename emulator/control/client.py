@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 NAMESPACE_HEADER = "X-Emulator-Namespace"
+CONTROL_TOKEN_HEADER = "X-Emulator-Control-Token"
 
 
 class EmulatorError(RuntimeError):
@@ -31,10 +32,12 @@ class EmulatorError(RuntimeError):
 
 class EmulatorControl:
     def __init__(self, base_url: str | None = None, *, namespace: str | None = None,
-                 client: httpx.Client | None = None, verify: Any = True, timeout: float = 10.0):
+                 client: httpx.Client | None = None, verify: Any = True, timeout: float = 10.0,
+                 control_token: str | None = None):
         if client is None and base_url is None:
             raise ValueError("give the emulator's base_url, or an httpx client (a TestClient) to use")
         self.namespace = namespace
+        self.control_token = control_token  # a server started with --control-token needs it
         if isinstance(verify, (str, Path)):  # a CA file, as `serve --tls` writes
             verify = ssl.create_default_context(cafile=str(verify))
         self._client = client or httpx.Client(base_url=base_url, verify=verify, timeout=timeout)
@@ -47,6 +50,8 @@ class EmulatorControl:
         headers = dict(kwargs.pop("headers", {}) or {})
         if self.namespace:
             headers[NAMESPACE_HEADER] = self.namespace
+        if self.control_token:
+            headers[CONTROL_TOKEN_HEADER] = self.control_token
         res = self._client.request(method, self._prefix + path, headers=headers, **kwargs)
         try:
             body = res.json()

@@ -25,6 +25,7 @@ from emulator.core.validation import parse, parse_query
 from emulator.core.vendor import suggest
 
 PREFIX = "/_emulator"
+OPEN_PATHS = frozenset({PREFIX + "/health"})  # answered without the control token (readiness probes)
 STATUS = {"invalid_request": 400, "unauthorized": 401, "forbidden": 403, "not_found": 404,
           "method_not_allowed": 405, "conflict": 409, "payload_too_large": 413, "unavailable": 503}
 

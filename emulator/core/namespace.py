@@ -6,6 +6,7 @@ carries (decided by the vendor: the bearer token, Qianfan's access key), else `d
 
 from __future__ import annotations
 
+import hmac
 import random
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,7 @@ from emulator.core.journal import Journal
 from emulator.core.store import Store
 
 NAMESPACE_HEADER = "x-emulator-namespace"
+CONTROL_TOKEN_HEADER = "x-emulator-control-token"
 DEFAULT_NAMESPACE = "default"
 
 
@@ -68,6 +70,16 @@ class World:
     overrides: dict[str, Settings] = field(default_factory=dict)
     log_requests: bool = False  # one log line per vendor request (serve --log-requests)
     max_namespaces: int = DEFAULT_MAX_NAMESPACES
+    # When set (serve --control-token; required off loopback), the control API and naming a namespace by header
+    # need it in the X-Emulator-Control-Token header.
+    control_token: str | None = None
+
+    def controls(self, headers: Any) -> bool:
+        """Whether a request may use the control API and name namespaces by header."""
+        if self.control_token is None:
+            return True
+        given = headers.get(CONTROL_TOKEN_HEADER) or ""
+        return hmac.compare_digest(given.encode(), self.control_token.encode())
 
     def get(self, name: str) -> Namespace:
         """The namespace `name`, made if it does not exist yet (refused past the cap)."""

@@ -27,6 +27,7 @@ from starlette.types import Receive, Scope, Send
 from emulator.core.errors import ApiError
 from emulator.core.journal import current_call
 from emulator.core.jsonio import dumps, loads
+from emulator.core.namespace import NAMESPACE_HEADER
 from emulator.core.validation import parse
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -234,6 +235,9 @@ async def serve(call: Call, scope: Scope, receive: Receive, send: Send, miss: Ap
     try:
         if miss is not None:
             raise miss
+        if NAMESPACE_HEADER in call.headers and not call.world.controls(call.headers):
+            raise ApiError("forbidden", "naming a namespace with X-Emulator-Namespace needs this server's control "
+                                        "token in X-Emulator-Control-Token")
         operation = call.operation
         caller = call.caller = (operation.authenticate or vendor.authenticate)(call)
         call.ns = caller.ns
