@@ -58,7 +58,8 @@ class FaultSpec(BaseModel):
     times: Optional[int] = Field(None, ge=1, description="fire at most this many times")
     error: Optional[str] = Field(None, description="a vendor error code (InternalError, not_found...) or a "
                                                    "neutral kind (internal, unavailable, rate_limited...)")
-    message: Optional[str] = Field(None, description="the error message (a default names the fault)")
+    message: Optional[str] = Field(None, description="the error message (default: the vendor's own text for the "
+                                                     "code)")
     status: Optional[int] = Field(None, ge=100, le=599, description="raw response status")
     body: Any = Field(None, description="raw response body (JSON unless a string)")
     headers: dict[str, str] = Field(default_factory=dict, description="extra response headers (Retry-After...)")
@@ -225,7 +226,8 @@ def _response(rule: FaultSpec, call: "Call") -> Response | None:
     if rule.drop:
         return DroppedConnection()
     if rule.error is not None:
-        response = call.vendor.render_code(rule.error, rule.message or f"scripted fault: {rule.error}", call)
+        # No message: "" asks the vendor for its own text for the code (Baidu's "We encountered an internal error...").
+        response = call.vendor.render_code(rule.error, rule.message or "", call)
         if response is None:  # checked when the rule was added; a vendor-less rule may still miss one vendor
             return None
     elif rule.status is not None:

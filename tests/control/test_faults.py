@@ -306,3 +306,16 @@ def test_digitalocean_envelope(client, ctl):
     res = client.get(path, headers=headers)
     assert res.status_code == 429 and res.json()["id"] == "too_many_requests" and res.headers["retry-after"]
     assert client.get(path, headers=headers).status_code == 200
+
+
+def test_a_rule_without_a_message_answers_the_vendors_own_text(client, mka1, suite, ctl):
+    ns = {"X-Emulator-Namespace": "texts"}
+    client.post("/_emulator/faults", json={"vendor": "qianfan", "error": "InternalError"}, headers=ns)
+    res = signed_post(client, "/v2/eval", {"Action": "DescribeEvalTasks"}, json={"evalType": "auto"},
+                      namespace="texts")
+    assert res.status_code == 500 and res.json()["message"] == "We encountered an internal error. Please try again."
+    ctl.add_fault(vendor="mka1", operation="listEvalSuites", error="api_error")
+    with pytest.raises(SDKDefaultError) as failed:
+        mka1.list_suites()
+    assert json.loads(failed.value.body)["error"]["message"] == ("The server had an error while processing your "
+                                                                 "request.")

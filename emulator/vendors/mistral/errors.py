@@ -63,11 +63,21 @@ def error(code: str, message: str) -> ApiError:
     return ApiError(_kind_of_status(CODE_STATUS[code]), message, vendor_code=code)
 
 
+# The text of an error that has none of its own (a scripted fault without a message): Mistral publishes no
+# texts per code, so these are the emulator's wording, one per status.
+TEXTS = {
+    400: "Bad request.", 401: "Unauthorized: check your API key.", 403: "Forbidden.", 404: "Not found.",
+    405: "Method not allowed.", 408: "The request timed out.", 409: "Conflict with the current state.",
+    413: "The request is too large.", 422: "The request could not be validated.", 429: "Too many requests.",
+    500: "Internal server error.", 503: "The service is temporarily unavailable.",
+}
+
+
 def render_error(err: ApiError, call: Call | None = None) -> Response:
     status, default_code = KIND_STATUS[err.kind]
     code = err.vendor_code or default_code
     status = CODE_STATUS.get(code, status) if code else status
-    body = {"detail": {"message": err.message, "error_code": code}}
+    body = {"detail": {"message": err.message or TEXTS[status], "error_code": code}}
     return Response(dumps(body), status_code=status, media_type="application/json")
 
 

@@ -22,9 +22,20 @@ STATUS_AND_TYPE = {
 }
 
 
+# The text of an error that has none of its own (a scripted fault without a message). MKA1 publishes none for
+# its evals API, so these are the emulator's wording, one per status.
+TEXTS = {
+    400: "The request is not valid.", 401: "Invalid or missing API key.", 403: "You do not have access to this "
+    "resource.", 404: "The requested resource was not found.", 405: "This method is not allowed here.",
+    409: "The resource is not in a state that allows this action.", 413: "The request is too large.",
+    429: "Rate limit reached; retry after a moment.", 500: "The server had an error while processing your request.",
+    503: "The service is temporarily unavailable; retry after a moment.",
+}
+
+
 def render_error(error: ApiError, call: Call | None = None) -> Response:
     status, kind = STATUS_AND_TYPE[error.kind]
-    body = {"error": {"message": error.message, "type": error.vendor_code or kind, "code": status}}
+    body = {"error": {"message": error.message or TEXTS[status], "type": error.vendor_code or kind, "code": status}}
     return Response(dumps(body), status_code=status, media_type="application/json")
 
 

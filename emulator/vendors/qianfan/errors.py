@@ -120,9 +120,16 @@ def bce_error(code: str, message: str | None = None, call: Call | None = None) -
     return json_response(body, status, headers)
 
 
+# The legacy family's texts for its codes, for an error that has none of its own (a scripted fault without a
+# message): the wording of Baidu's error code pages where the SDK names the code.
+LEGACY_TEXTS = {500000: "internal error", 500001: "param invalid", 18: "Open api qps request limit reached",
+                6: "No permission to access data", 3: "Unsupported openapi method"}
+
+
 def legacy_error(code: int, message: str, status: int = 200, call: Call | None = None) -> Response:
     """The legacy envelope; at HTTP 200 like the vendor (routing failures keep their 404/405)."""
-    return json_response({"error_code": code, "error_msg": message, "log_id": _ids(call)[1]}, status)
+    text = message or LEGACY_TEXTS.get(code, "error")
+    return json_response({"error_code": code, "error_msg": text, "log_id": _ids(call)[1]}, status)
 
 
 # A legacy path the family does not serve, or a method it does not take: the routing answer's status and code.
