@@ -71,6 +71,12 @@ SERVE_OPTIONS = (
                                     "address", metavar="TOKEN"),
     Option("--max-namespaces", 10_000, "how many namespaces may exist at once; past it new ones are refused",
            int, metavar="N"),
+    Option("--keep-alive", 5.0, "seconds a connection may stay silent (new, or after its last answer)", float,
+           metavar="SECONDS"),
+    Option("--header-timeout", 10.0, "seconds a request may take to send its headers (slow clients are cut off)",
+           float, metavar="SECONDS"),
+    Option("--max-connections", 1000, "concurrent connections served; past it the server answers 503", int,
+           metavar="N"),
     Option("--log-level", "warning", "server log level", choices=("critical", "error", "warning", "info", "debug")),
     Option("--log-requests", False, "log one line per vendor request: namespace, vendor, operation, status, "
                                     "virtual time, faults fired", _flag, switch=True),
@@ -245,7 +251,10 @@ def serve(args: argparse.Namespace) -> int:
 
         files = make_certificates(args.tls_ca_file)
         tls = {"ssl_certfile": str(files.cert_file), "ssl_keyfile": str(files.key_file)}
-    config = uvicorn.Config(app, log_level=args.log_level, access_log=False, lifespan="off", **tls)
+    from emulator.serving import Limits, uvicorn_config
+
+    config = uvicorn_config(app, log_level=args.log_level, tls=tls, limits=Limits(
+        keep_alive=args.keep_alive, header_timeout=args.header_timeout, max_connections=args.max_connections))
     if files is not None:
         config.load()  # reads the key into the SSL context, so the key file can go now, whatever stops us later
         files.remove_private()

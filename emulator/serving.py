@@ -1,0 +1,71 @@
+"""How `serve` runs the app under uvicorn: one process, one event loop, and connections that cannot hold it.
+
+uvicorn closes a keep-alive connection only after a response, never one that connects and stays silent, and it
+has no deadline for a request's headers, so a slowloris client (a header byte a second) keeps a connection and
+its buffers forever. `GuardedHttp` adds both: a connection must start a request within `keep_alive` seconds of
+opening (or of its last response), and finish the request's headers within `header_timeout` seconds of starting
+it. `max_connections` caps concurrent connections (uvicorn answers 503 past it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Limits:
+    keep_alive: float = 5.0  # seconds a connection may stay silent
+    header_timeout: float = 10.0  # seconds a request may take to send its headers
+    max_connections: int = 1000
+
+
+def guarded_protocol(limits: Limits) -> Any:
+    """uvicorn's httptools protocol with the two deadlines; None where httptools is not installed (uvicorn's h11
+    protocol then serves, with its own limit on header size but no header deadline)."""
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:  # pragma: no cover - httptools has wheels for the usual platforms
+        return None
+
+    class GuardedHttp(HttpToolsProtocol):
+        header_deadline: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self.timeout_keep_alive_task = self.loop.call_later(limits.keep_alive, self.timeout_keep_alive_handler)
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._cancel_deadline()
+            self.header_deadline = self.loop.call_later(limits.header_timeout, self._headers_too_slow)
+
+        def on_headers_complete(self) -> None:
+            self._cancel_deadline()
+            super().on_headers_complete()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._cancel_deadline()
+            super().connection_lost(exc)
+
+        def _cancel_deadline(self) -> None:
+            if self.header_deadline is not None:
+                self.header_deadline.cancel()
+                self.header_deadline = None
+
+        def _headers_too_slow(self) -> None:
+            self.header_deadline = None
+            if not self.transport.is_closing():
+                self.transport.close()
+
+    return GuardedHttp
+
+
+def uvicorn_config(app: Any, *, log_level: str, limits: Limits, tls: dict[str, str]) -> Any:
+    import uvicorn
+
+    protocol = guarded_protocol(limits)
+    return uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="off", http=protocol or "auto",
+                          timeout_keep_alive=int(max(1, limits.keep_alive)), limit_concurrency=limits.max_connections,
+                          **tls)
