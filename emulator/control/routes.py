@@ -307,16 +307,25 @@ async def clear_journal(request: Request) -> Any:
 
 
 async def export_snapshot(request: Request) -> Any:
-    return snapshot.export_namespace(existing(request))
+    """The namespace's state, encoded off the event loop while its own requests wait (others are served)."""
+    ns = request.app.state.world.namespaces.get(_name(request))
+    if ns is None:
+        return snapshot.export_namespace(existing(request))
+    encoded = await ns.read_off_loop(lambda held: dumps(snapshot.export_namespace(held)))
+    return Response(encoded, media_type="application/json")
 
 
 async def import_snapshot(request: Request) -> Any:
+    """Replace the namespace with a snapshot, decoded off the event loop and swapped in at once."""
     raw = await read_limited(request, MAX_SNAPSHOT)
-    request.app.state.world.check_room(_name(request))
+    name = _name(request)
+    world = request.app.state.world
+    world.check_room(name)
     try:
-        ns = snapshot.import_namespace(request.app.state.world, _name(request), loads(raw) if raw else None)
+        ns = await asyncio.to_thread(lambda: snapshot.restore(name, loads(raw) if raw else None))
     except snapshot.SnapshotError as exc:
         raise ApiError("invalid_request", f"snapshot: {exc}") from None
+    world.namespaces[name] = ns
     return {"namespace": ns.name, "clock": clock_state(ns)}
 
 

@@ -6,6 +6,7 @@ carries (decided by the vendor: the bearer token, Qianfan's access key), else `d
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import random
 from dataclasses import dataclass, field
@@ -45,6 +46,24 @@ class Namespace:
         self.cache: dict[str, Any] = {}
         self.faults: list[Any] = []  # core.faults.Fault rules in force, in the order they were added
         self.journal = Journal()
+        # Set while the namespace is read off the event loop (a snapshot being encoded): requests to it wait for
+        # it, so the copy is consistent, while other namespaces are served.
+        self.busy: asyncio.Event | None = None
+
+    async def settled(self) -> None:
+        """Wait until no off-loop reader holds the namespace."""
+        while self.busy is not None:
+            await self.busy.wait()
+
+    async def read_off_loop(self, read: Any) -> Any:
+        """`read(self)` in a worker thread, with the namespace's requests held until it is done."""
+        await self.settled()
+        self.busy = event = asyncio.Event()
+        try:
+            return await asyncio.to_thread(read, self)
+        finally:
+            self.busy = None
+            event.set()
 
     def now(self) -> float:
         return self.clock.now()

@@ -240,7 +240,9 @@ async def serve(call: Call, scope: Scope, receive: Receive, send: Send, miss: Ap
                                         "token in X-Emulator-Control-Token")
         operation = call.operation
         caller = call.caller = (operation.authenticate or vendor.authenticate)(call)
-        call.ns = caller.ns
+        ns = call.ns = caller.ns
+        if ns.busy is not None:
+            await ns.settled()
         response = await apply_faults(call)
         if response is None:
             if operation.query is not None:
@@ -249,6 +251,8 @@ async def serve(call: Call, scope: Scope, receive: Receive, send: Send, miss: Ap
                 raw = await read_body(call, operation.max_body or vendor.max_body)
                 body = operation.body
                 call.body = raw if body is bytes else parse(body, decode_body(vendor, raw), "body")
+                if ns.busy is not None:  # the body took a while: nothing may change under a reader
+                    await ns.settled()
             token = current_call.set(call)
             try:
                 result = operation.handler(call)

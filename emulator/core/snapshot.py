@@ -166,6 +166,13 @@ def export_namespace(ns: "Namespace") -> dict[str, Any]:
 
 def import_namespace(world: "World", name: str, snapshot: Any) -> "Namespace":
     """Replace namespace `name` with a snapshot's state (any namespace's snapshot may be restored anywhere)."""
+    ns = restore(name, snapshot)
+    world.namespaces[name] = ns
+    return ns
+
+
+def restore(name: str, snapshot: Any) -> "Namespace":
+    """A namespace `name` holding a snapshot's state, not yet in any world (so it can be built off the loop)."""
     from emulator.core.clock import Clock
     from emulator.core.namespace import Namespace, Settings
     from emulator.core.store import Store
@@ -183,5 +190,4 @@ def import_namespace(world: "World", name: str, snapshot: Any) -> "Namespace":
         ns.faults = list(state["faults"])
     except (KeyError, TypeError, ValueError) as exc:
         raise SnapshotError(f"incomplete snapshot: {exc}") from None
-    world.namespaces[name] = ns
     return ns

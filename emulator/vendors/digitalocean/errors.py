@@ -40,6 +40,17 @@ def unprocessable(message: str) -> ApiError:
     return ApiError("invalid_request", message, vendor_code="unprocessable_entity")
 
 
+# The text of an error that has none of its own (a scripted fault without a message): DigitalOcean's published
+# examples where its description has one (401, 404, 429, 500), the emulator's wording otherwise.
+TEXTS = {
+    400: "The request was malformed.", 401: "Unable to authenticate you.", 403: "You do not have access for the "
+    "attempted action.", 404: "The resource you requested could not be found.", 405: "Method not allowed.",
+    409: "The request conflicts with the resource's state.", 413: "The request is too large.",
+    422: "The request could not be processed.", 429: "API rate limit exceeded.",
+    500: "Unexpected server-side error", 503: "The service is temporarily unavailable.",
+}
+
+
 def render_error(error: ApiError, call: Call | None = None) -> Response:
     """The error in DigitalOcean's envelope. An accepted request's answer carries its ratelimit-* headers and
     its own request_id; one refused before that (no token, no such route) only ratelimit-limit and an id fixed by
@@ -55,7 +66,7 @@ def render_error(error: ApiError, call: Call | None = None) -> Response:
         request_id = request_id or caller.request_id
     if status in (429, 503):
         headers["retry-after"] = RETRY_AFTER_SECONDS
-    body = {"id": code, "message": error.message,
+    body = {"id": code, "message": error.message or TEXTS[status],
             "request_id": request_id or stable_uuid("request", error.kind, error.message)}
     return Response(dumps(body), status_code=status, media_type="application/json", headers=headers)
 
