@@ -69,6 +69,8 @@ SERVE_OPTIONS = (
     Option("--control-token", None, "a secret the control API and X-Emulator-Namespace need (in the "
                                     "X-Emulator-Control-Token header); required when --host is not a loopback "
                                     "address", metavar="TOKEN"),
+    Option("--max-body", 10 * 1024 * 1024, "bytes a request body may have where the vendor documents no limit of "
+                                           "its own (413 past it, before the rest is read)", int, metavar="BYTES"),
     Option("--max-namespaces", 10_000, "how many namespaces may exist at once; past it new ones are refused",
            int, metavar="N"),
     Option("--keep-alive", 5.0, "seconds a connection may stay silent (new, or after its last answer)", float,
@@ -233,7 +235,7 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     world = app.state.world
     world.log_requests, world.control_token = args.log_requests, args.control_token
-    world.max_namespaces = args.max_namespaces
+    world.max_namespaces, world.max_body = args.max_namespaces, args.max_body
     # Bind first so the printed URL is one that already accepts connections (and --port 0 shows the real port).
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -73,6 +73,7 @@ class Namespace:
 
 
 DEFAULT_MAX_NAMESPACES = 10_000
+DEFAULT_MAX_BODY = 10 * 1024 * 1024
 
 
 @dataclass
@@ -89,6 +90,8 @@ class World:
     overrides: dict[str, Settings] = field(default_factory=dict)
     log_requests: bool = False  # one log line per vendor request (serve --log-requests)
     max_namespaces: int = DEFAULT_MAX_NAMESPACES
+    # Bytes a request body may have where neither the operation nor the vendor sets a limit (serve --max-body).
+    max_body: int = DEFAULT_MAX_BODY
     # When set (serve --control-token; required off loopback), the control API and naming a namespace by header
     # need it in the X-Emulator-Control-Token header.
     control_token: str | None = None

@@ -54,7 +54,7 @@ class Operation:
     status: int = 200  # the success status the SDK expects
     aliases: tuple[str, ...] = ()  # other names users write for it: the SDK method name, the operationId
     action: str | None = None  # the value of the vendor's action query parameter that selects it (Qianfan)
-    max_body: int | None = None  # bytes; None takes the vendor's limit
+    max_body: int | None = None  # bytes; None takes the vendor's limit, else the server's (serve --max-body)
     documented: bool = True  # False for the emulator's own helpers (a presigned-file endpoint)
     authenticate: Callable[["Call"], Any] | None = None  # instead of the vendor's (a presigned URL's grant)
 
@@ -248,7 +248,7 @@ async def serve(call: Call, scope: Scope, receive: Receive, send: Send, miss: Ap
             if operation.query is not None:
                 call.query = parse_query(operation.query, scope["query_string"])
             if operation.body is not None:
-                raw = await read_body(call, operation.max_body or vendor.max_body)
+                raw = await read_body(call, operation.max_body or vendor.max_body or call.world.max_body)
                 body = operation.body
                 call.body = raw if body is bytes else parse(body, decode_body(vendor, raw), "body")
                 if ns.busy is not None:  # the body took a while: nothing may change under a reader

@@ -23,8 +23,6 @@ from emulator.core.operations import Call, Operation, json_answer
 if TYPE_CHECKING:  # pragma: no cover
     from emulator.core.namespace import Namespace
 
-DEFAULT_MAX_BODY = 10 * 1024 * 1024
-
 
 @dataclass(frozen=True)
 class CoreCodes:
@@ -56,7 +54,7 @@ class Vendor:
     action_query: str | None = None  # the query parameter that selects an operation on one path (Qianfan)
     codes: CoreCodes = CoreCodes()
     empty_body: Any = field(default_factory=dict)  # what an empty request body is parsed as
-    max_body: int = DEFAULT_MAX_BODY  # bytes a request body may have unless its operation says otherwise
+    max_body: int | None = None  # the vendor's own limit on a request body (bytes), if it documents one
     scenario_section: type[BaseModel] | None = None  # the model of the vendor's section of a scenario file
     load_scenario: Callable[["Namespace", Any], None] | None = None  # loads that section into a namespace
 

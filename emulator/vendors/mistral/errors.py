@@ -20,7 +20,7 @@ KIND_STATUS: dict[str, tuple[int, str | None]] = {
     "not_found": (404, None),
     "method_not_allowed": (405, None),
     "conflict": (409, None),
-    "payload_too_large": (413, "VALIDATION_ERROR"),
+    "payload_too_large": (413, None),  # no ObservabilityErrorCode fits; the SDK raises SDKError for a 413
     "rate_limited": (429, None),
     "internal": (500, "UNKNOWN_ERROR"),
     "unavailable": (503, "DATABASE_UNAVAILABLE"),

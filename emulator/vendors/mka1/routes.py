@@ -218,9 +218,15 @@ SUITE, VERSIONS, RUN, SCHEDULE = "/suites/{suite_id}", "/suites/{suite_id}/versi
 SAMPLE = RUN + "/samples/{sample_index}"
 
 
-def op(method: str, path: str, name: str, handler, query=None, body=None, sdk: str | None = None) -> Operation:
+def op(method: str, path: str, name: str, handler, query=None, body=None, sdk: str | None = None,
+       max_body: int | None = None) -> Operation:
     """A row: the operationId is the name; the SDK method (handler's name unless given) is an alias."""
-    return Operation(method, path, name, handler, query, body, aliases=(sdk or handler.__name__,))
+    return Operation(method, path, name, handler, query, body, aliases=(sdk or handler.__name__,),
+                     max_body=max_body)
+
+
+# A trajectory may hold 16 MiB of steps and as much of logs (the vendor's limit), JSON-escaped on the wire.
+TRAJECTORY_BODY = 4 * service.TRAJECTORY_LIMIT_BYTES
 
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -236,7 +242,7 @@ OPERATIONS: tuple[Operation, ...] = (
     op("GET", SAMPLE + "/audio", "getEvalSampleAudio", get_sample_audio, wire.SampleLocator),
     op("GET", SAMPLE + "/trajectory", "getEvalSampleTrajectory", get_sample_trajectory, wire.SampleLocator),
     op("PUT", SAMPLE + "/trajectory", "uploadEvalSampleTrajectory", upload_sample_trajectory, wire.SampleLocator,
-       wire.UploadTrajectory),
+       wire.UploadTrajectory, max_body=TRAJECTORY_BODY),
     op("GET", RUN + "/artifacts", "getEvalArtifacts", get_artifacts),
     op("POST", RUN + "/trials", "appendAgentEvalTrials", append_agent_trials, body=wire.AppendTrials),
     op("POST", "/imports/huggingface-results", "importHistoricalEvalResults", import_historical_results,

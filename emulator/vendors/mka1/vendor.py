@@ -13,7 +13,6 @@ VENDOR = Vendor(
     render_error=errors.render_error,
     render_code=errors.render_code,
     error_codes=errors.ERROR_CODES,
-    max_body=64 * 1024 * 1024,  # a trajectory may hold 16 MiB of steps and as much of logs, JSON-escaped
     scenario_section=scenario.Section,
     load_scenario=scenario.load,
 )
