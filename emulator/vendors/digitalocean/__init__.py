@@ -10,7 +10,10 @@ Agent evaluation (test cases, runs, results, metrics, datasets) and the model-ev
   wrong-state action such as cancelling a finished model run). 409 is not used: gradient would retry it.
 - Every response carries ratelimit-limit (5000), ratelimit-remaining and ratelimit-reset (epoch seconds) as
   integers, counted per namespace per hour of its clock; the limit is never enforced (script a 429 fault
-  instead). Only 429 and 503 carry Retry-After (pydo retries any error that has one).
+  instead). An answer to a request no namespace accepted (no token, no such route, a refused presigned URL) is
+  not counted and reports a full window starting now by the wall clock, the only clock there is without a
+  namespace; presigned-file answers report their namespace's window without counting (ratelimit.py). Only 429
+  and 503 carry Retry-After (pydo retries any error that has one).
 - Test cases: create is version 1; every PUT appends the next version (also one that changes nothing) and
   answers `{test_case_uuid, version}`; GET without `evaluation_test_case_version` (or with 0) is the latest, with
   one it is that version as written. `total_runs` counts runs on every version, `latest_version_number_of_runs`

@@ -22,32 +22,17 @@ from starlette.responses import Response
 
 from emulator.core.errors import ApiError
 from emulator.core.http import bearer_token
-from emulator.core.namespace import Namespace, resolve_name
+from emulator.core.namespace import resolve_name
 from emulator.core.operations import Call, Operation, json_answer
 from emulator.core.pagination import page_window
-from emulator.vendors.digitalocean import PREFIX, model_eval, render, service, wire
-from emulator.vendors.digitalocean.records import RATE_LIMIT
+from emulator.vendors.digitalocean import PREFIX, model_eval, ratelimit, render, service, wire
 from emulator.vendors.digitalocean.results import iso
 from emulator.vendors.digitalocean.service import Caller
 
-WINDOW_SECONDS = 3600
 # Object keys of the files the download URLs name: a dataset as CSV, a model run's results as gzip JSON.
 DATASET_DOWNLOADS = "downloads/datasets/"
 MODEL_RUN_DOWNLOADS = "downloads/model_evaluation_runs/"
 MODEL_RUN_RESULTS_FILE = "/results.json.gz"
-
-
-def rate_headers(ns: Namespace) -> tuple[dict[str, str], int]:
-    """Count this request in the namespace's hourly window: (ratelimit-* headers, request number)."""
-    state = ns.extras.setdefault("digitalocean.ratelimit", {"window_start": ns.now(), "used": 0, "requests": 0})
-    now = ns.now()
-    if now >= state["window_start"] + WINDOW_SECONDS:
-        state["window_start"], state["used"] = now, 0
-    state["used"] += 1
-    state["requests"] += 1
-    headers = {"ratelimit-limit": str(RATE_LIMIT), "ratelimit-remaining": str(max(0, RATE_LIMIT - state["used"])),
-               "ratelimit-reset": str(int(state["window_start"] + WINDOW_SECONDS))}
-    return headers, state["requests"]
 
 
 def authenticate(call: Call) -> Caller:
@@ -57,7 +42,7 @@ def authenticate(call: Call) -> Caller:
     if token is None:
         raise ApiError("unauthorized", "Unable to authenticate you.")
     ns = call.world.get(resolve_name(call.headers, token))
-    headers, number = rate_headers(ns)
+    headers, number = ratelimit.count(ns)
     return Caller(ns, token, call.base_url, rate_limit_headers=headers, request_number=number)
 
 
@@ -69,12 +54,14 @@ def authenticate_presigned(call: Call) -> Caller:
         if key == "namespace":
             named = value
     ns = call.world.get(named or resolve_name(call.headers, bearer_token(call.headers)))
-    return Caller(ns, "presigned-url", call.base_url)
+    return Caller(ns, "presigned-url", call.base_url, rate_limit_headers=ratelimit.peek(ns))
 
 
 def render_result(result: Any, call: Call) -> Response:
     """A handler's result as JSON (a file as the Response it made), with the request's ratelimit-* headers."""
-    return json_answer(result, call, call.caller.rate_limit_headers or None)
+    response = json_answer(result, call)
+    response.headers.update(call.caller.rate_limit_headers)
+    return response
 
 
 def _int_param(params: dict[str, str], name: str) -> int:
