@@ -9,14 +9,14 @@ the pydo name: `genai_get_evaluation_test_case`) or, for the operations gradient
 method path (`agents.evaluation_test_cases.retrieve`). Case, `_` and `-` are ignored when names are compared.
 
 Two more rows serve the presigned URLs the presign operations hand out (`files.upload`, `files.download`):
-they are the emulator's own, not in the vendor's OpenAPI description (`documented=False`), and need no token,
-since a presigned URL carries its namespace in `?namespace=` as a real one carries its grant.
+they are the emulator's own, not in the vendor's OpenAPI description (`documented=False`), and need no token:
+a presigned URL carries a grant instead (files.py), which names its namespace without showing the name.
 """
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import quote
 
 from starlette.responses import Response
 
@@ -25,7 +25,7 @@ from emulator.core.http import bearer_token
 from emulator.core.namespace import resolve_name
 from emulator.core.operations import Call, Operation, json_answer
 from emulator.core.pagination import page_window
-from emulator.vendors.digitalocean import PREFIX, model_eval, ratelimit, render, service, wire
+from emulator.vendors.digitalocean import PREFIX, files, model_eval, ratelimit, render, service, wire
 from emulator.vendors.digitalocean.results import iso
 from emulator.vendors.digitalocean.service import Caller
 
@@ -47,13 +47,25 @@ def authenticate(call: Call) -> Caller:
 
 
 def authenticate_presigned(call: Call) -> Caller:
-    """A presigned URL carries its namespace (`?namespace=`, as a real one carries its grant): no token needed,
-    and it is not counted against the API's rate limit."""
-    named = None
-    for key, value in parse_qsl(call.query_string.decode("latin-1"), keep_blank_values=True):
-        if key == "namespace":
-            named = value
-    ns = call.world.get(named or resolve_name(call.headers, bearer_token(call.headers)))
+    """A presigned URL's grant is its caller (files.py): no token, not rate-counted. A missing, forged or altered
+    grant, or one for a namespace that no longer exists, is refused (403, as S3 answers SignatureDoesNotMatch)
+    without creating a namespace; an expired one too (403, as S3's AccessDenied "Request has expired"). The
+    object key, decoded once from the raw path, replaces the router's `key` for the handler."""
+    key = files.request_key(call.scope.get("raw_path") or quote(call.path).encode())
+    found = files.request_grant(call.query_string)
+    if key is None or found is None:
+        raise ApiError("forbidden", "This URL carries no valid grant: use the presigned URL exactly as the API"
+                                    " gave it (its expires and grant query parameters).")
+    expires, grant = found
+    name = files.open_grant(grant, call.operation.method, key, expires)
+    ns = call.world.namespaces.get(name) if name is not None else None
+    if ns is None:
+        raise ApiError("forbidden", "The request signature does not match: this URL was not presigned by this"
+                                    f" emulator for {call.operation.method} on this object key, or was altered.")
+    if ns.now() > expires:
+        raise ApiError("forbidden", "Request has expired: the presigned URL expired at"
+                                    f" {iso(expires)} (namespace clock); ask the API for a new one.")
+    call.params["key"] = key
     return Caller(ns, "presigned-url", call.base_url, rate_limit_headers=ratelimit.peek(ns))
 
 
@@ -187,7 +199,8 @@ def get_evaluation_dataset_download_url(call: Call):
     caller = call.caller
     dataset = service.get_dataset(caller, call.params["dataset_uuid"])
     expires = caller.now + service.URL_TTL_SECONDS
-    return {"download_url": service.file_url(caller, f"{DATASET_DOWNLOADS}{dataset.dataset_uuid}.csv", expires),
+    return {"download_url": service.file_url(caller, "GET", f"{DATASET_DOWNLOADS}{dataset.dataset_uuid}.csv",
+                                             expires),
             "expires_at": iso(expires)}
 
 
@@ -260,19 +273,19 @@ def get_model_evaluation_run_results_download_url(call: Call):
     model_eval.require_results(caller, run)
     expires = caller.now + service.URL_TTL_SECONDS
     key = f"{MODEL_RUN_DOWNLOADS}{run.eval_run_uuid}{MODEL_RUN_RESULTS_FILE}"
-    return {"download_url": service.file_url(caller, key, expires), "expires_at": iso(expires)}
+    return {"download_url": service.file_url(caller, "GET", key, expires), "expires_at": iso(expires)}
 
 
 # ---- presigned URLs: uploads and downloads on the emulator itself -------------------------------------------
 
 def upload_file(call: Call):
-    service.store_upload(call.caller.ns, unquote(call.params["key"]), call.body)
+    service.store_upload(call.caller.ns, call.params["key"], call.body)
     return Response(b"", status_code=200)
 
 
 def download_file(call: Call):
     caller = call.caller
-    key = unquote(call.params["key"])
+    key = call.params["key"]
     if key.startswith(DATASET_DOWNLOADS) and key.endswith(".csv"):
         found = service.datasets(caller.ns).get(key[len(DATASET_DOWNLOADS):-len(".csv")])
         if found is not None:
@@ -350,7 +363,7 @@ OPERATIONS: tuple[Operation, ...] = (
     op("PATCH", MODEL_RUN, update_model_evaluation_run, body=wire.RenameModelRun),
     op("PUT", MODEL_RUN + "/cancel", cancel_model_evaluation_run, body=wire.CancelModelRun),
     op("GET", MODEL_RUN + "/results/download_url", get_model_evaluation_run_results_download_url),
-    # The presigned URLs: the emulator's own, with the namespace in the URL instead of a token.
+    # The presigned URLs: the emulator's own, with a grant in the URL instead of a token.
     Operation("PUT", FILE, "files.upload", upload_file, body=bytes, max_body=service.UPLOAD_LIMIT_BYTES,
               documented=False, authenticate=authenticate_presigned),
     Operation("GET", FILE, "files.download", download_file, documented=False, authenticate=authenticate_presigned),

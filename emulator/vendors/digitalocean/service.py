@@ -22,6 +22,7 @@ from emulator.core.fake import faker_for
 from emulator.core.ids import derived_hex
 from emulator.core.namespace import Namespace
 from emulator.core.store import Collection
+from emulator.vendors.digitalocean import files as presigned_files
 from emulator.vendors.digitalocean import results as gen
 from emulator.vendors.digitalocean import wire
 from emulator.vendors.digitalocean.errors import unprocessable
@@ -145,22 +146,23 @@ def presign(c: Caller, body: wire.PresignFiles, route: str) -> dict[str, Any]:
         required(f.file_name, f"files.{number}.file_name")
         if f.file_size is not None and f.file_size > UPLOAD_LIMIT_BYTES:
             raise unprocessable(f"files.{number}.file_size: files are limited to {UPLOAD_LIMIT_BYTES} bytes")
+        key_bytes = len(f"{route}/{'0' * 36}/{f.file_name}".encode())
+        if key_bytes > presigned_files.MAX_KEY_BYTES:
+            raise unprocessable(f"files.{number}.file_name: object keys are limited to"
+                                f" {presigned_files.MAX_KEY_BYTES} bytes of UTF-8; this name makes one of {key_bytes}")
     expires = c.now + URL_TTL_SECONDS
     out = []
     for f in files:
         key = f"{route}/{c.new_uuid()}/{f.file_name}"
         presigned(c.ns)[key] = {"file_name": f.file_name, "expires_at": expires}
         out.append({"object_key": key, "original_file_name": f.file_name, "expires_at": expires,
-                    "presigned_url": file_url(c, key, expires)})
+                    "presigned_url": file_url(c, "PUT", key, expires)})
     return {"request_id": c.new_uuid(), "uploads": out}
 
 
-def file_url(c: Caller, key: str, expires: float) -> str:
-    """A URL on this emulator for an object key; the namespace travels in it as a presigned URL's grant does."""
-    from urllib.parse import quote
-
-    return (f"{c.base_url}/v2/gen-ai/_emulator/files/{quote(key)}"
-            f"?namespace={quote(c.ns.name, safe='')}&expires={int(expires)}")
+def file_url(c: Caller, method: str, key: str, expires: float) -> str:
+    """A presigned URL on this emulator for `method` on an object key of the caller's namespace (files.py)."""
+    return presigned_files.url(c.base_url, c.ns.name, method, key, expires)
 
 
 def store_upload(ns: Namespace, key: str, data: bytes) -> None:
