@@ -48,9 +48,11 @@ Agent evaluation (test cases, runs, results, metrics, datasets) and the model-ev
   grant used with the other method, or one for a namespace that no longer exists is 403 `forbidden` (S3's
   SignatureDoesNotMatch), and never creates a namespace; a URL past its `expires_at` by its namespace's clock
   (the clock it is reported in) is 403 "Request has expired" (S3's AccessDenied). A CSV uploaded there (a
-  `query` column, optional `expected_response` or `ground_truth`) becomes the dataset's rows. A dataset whose
-  object key was never uploaded gets plausible rows from the seed (about one per 80 bytes of `size_in_bytes`,
-  3 to 25).
+  `query` column, optional `expected_response` or `ground_truth`) becomes the dataset's rows; its file_size is
+  the upload's size (`size_in_bytes` is not trusted). A dataset is never built from rows the user did not send:
+  create_evaluation_dataset naming an object key that holds no upload (never uploaded, refused, expired) is 422
+  unprocessable_entity and creates nothing. (A scenario's datasets are the scenario's: its rows, or the
+  `row_count` rows it asks the seed for.)
 - Operations are named as pydo names them (`get_evaluation_test_case`); the OpenAPI operationId
   (`genai_get_evaluation_test_case`) and gradient's method path (`agents.evaluation_test_cases.retrieve`) name
   them too (routes.py lists them).

@@ -6,6 +6,11 @@ so a refused request changes nothing.
 
 Error rules: an unknown id in the path is 404; a missing required field or a wrong type is 400; a well-formed
 body that refers to nothing or breaks a rule is 422.
+
+A dataset is built only from the file the user uploaded to its presigned URL, never from invented rows: creating
+one whose `stored_object_key` holds no upload (never uploaded, the upload refused, or made after the URL expired)
+is 422 unprocessable_entity, like any other well-formed body that refers to nothing (an unknown dataset_uuid):
+the request is not malformed (400) and its path exists (404), but the file it names does not.
 """
 
 from __future__ import annotations
@@ -206,19 +211,19 @@ def create_dataset(c: Caller, body: wire.CreateDataset) -> Dataset:
     source = required(body.file_upload_dataset, "file_upload_dataset")
     key = required(source.stored_object_key, "file_upload_dataset.stored_object_key")
     uploaded = uploads(c.ns).get(key)
+    if uploaded is None:
+        why = ("nothing was uploaded to its presigned URL (an upload that was refused or came after the URL"
+               " expired does not count)") if key in presigned(c.ns) else "no presign operation handed it out"
+        raise unprocessable(f"file_upload_dataset.stored_object_key: no file was uploaded at {key!r}: {why}."
+                            " PUT the file to the presigned URL first.")
+    rows = rows_from_csv(uploaded["text"])
     dataset_uuid = c.new_uuid()
-    if uploaded is not None:
-        rows, size = rows_from_csv(uploaded["text"]), uploaded["size"]
-    else:
-        # Not uploaded here: the file is made up from the seed, about one row per 80 bytes (3 to 25 rows).
-        size = source.size_in_bytes or 1024
-        rows = gen.generated_rows(c.ns.seed, key, max(3, min(25, size // 80)))
     dataset = Dataset(
         dataset_uuid=dataset_uuid, dataset_name=name,
         dataset_type=body.dataset_type or "EVALUATION_DATASET_TYPE_UNKNOWN",
         dataset_paradigm=body.dataset_paradigm or "EVALUATION_DATASET_PARADIGM_SINGLE_TURN",
-        file_size=size, original_file_name=source.original_file_name or key.rsplit("/", 1)[-1],
-        stored_object_key=key, rows=rows, created_at=c.now,
+        file_size=uploaded["size"], stored_object_key=key, rows=rows, created_at=c.now,
+        original_file_name=source.original_file_name or presigned(c.ns)[key]["file_name"],
     )
     return datasets(c.ns).add(dataset_uuid, dataset)
 

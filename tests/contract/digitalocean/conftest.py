@@ -73,6 +73,7 @@ class StrictPydo:
         import pydo
 
         self.seen: list = []
+        self.server = server
         self.token = token
         self.client = pydo.Client(token=token, endpoint=server.url, connection_verify=server.ca_file,
                                   retry_total=0, raw_response_hook=self._record)

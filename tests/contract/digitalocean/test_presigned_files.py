@@ -156,9 +156,12 @@ def test_forged_altered_and_foreign_urls_are_refused_and_create_no_namespace(app
     assert http.post("/_emulator/reset", headers={"Authorization": "Bearer carol"}).status_code == 200
     refused(http.put(carol["presigned_url"], content=CSV.encode()), "signature")
     assert "carol" not in app.state.world.namespaces
-    # The genuine URL still works (also with the key's slashes unescaped: the same key decoded once).
+    # The genuine URL still works (also with the key's slashes unescaped: the same key decoded once), and
+    # nothing forged was stored.
     assert http.put(upload["presigned_url"], content=CSV.encode()).status_code == 200
     assert http.put(with_query(path.replace("%2F", "/"), query), content=CSV.encode()).status_code == 200
+    for token, key in (("alice", other["object_key"]), ("bob", bobs["object_key"])):
+        assert create(http, token, key).status_code == 422
 
 
 def test_an_upload_url_does_not_download_and_a_download_url_does_not_upload(http):
@@ -208,3 +211,35 @@ def test_urls_expire_by_the_namespace_clock(http):
     refused(http.get(download), "Request has expired")
     # Another namespace's clock does not matter: bob's URL made now is fresh.
     assert http.put(presign(http, "bob")["presigned_url"], content=CSV.encode()).status_code == 200
+
+
+# ---- datasets only from uploads ---------------------------------------------------------------------------------
+
+
+def test_create_dataset_without_an_upload_is_refused_through_pydo(do):
+    key = do.create_evaluation_dataset_file_upload_presigned_urls(
+        {"files": [{"file_name": "faq.csv"}]})["uploads"][0]["object_key"]
+    for stored in (key, "k/faq.csv"):
+        with pytest.raises(HttpResponseError) as info:
+            do.create_evaluation_dataset({"name": "faq", "file_upload_dataset": {
+                "stored_object_key": stored, "size_in_bytes": "400"}})
+        body = info.value.response.json()
+        assert (info.value.status_code, body["id"]) == (422, "unprocessable_entity") and stored in body["message"]
+    assert do.list_evaluation_datasets()["evaluation_datasets"] == []
+
+
+def test_create_dataset_after_a_refused_or_expired_upload_is_refused(http):
+    never = presign(http, "alice", "never.csv")
+    forged = presign(http, "alice", "forged.csv")
+    path, query = parts(forged["presigned_url"])
+    refused(http.put(with_query(path, {**query, "expires": str(int(query["expires"]) + 1)}), content=CSV.encode()))
+    too_large = presign(http, "alice", "big.csv")
+    assert http.put(too_large["presigned_url"], content=b"q" * (10 * 1024 * 1024 + 1)).status_code == 413
+    expired = presign(http, "alice", "expired.csv")
+    advance(http, "alice", 3601)
+    refused(http.put(expired["presigned_url"], content=CSV.encode()), "expired")
+    for upload in (never, forged, too_large, expired):
+        res = create(http, "alice", upload["object_key"])
+        assert res.status_code == 422 and res.json()["id"] == "unprocessable_entity", res.text
+        assert "upload" in res.json()["message"]
+    assert api(http, "alice", "GET", "/evaluation_datasets").json() == {"evaluation_datasets": []}
