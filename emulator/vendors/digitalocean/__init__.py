@@ -38,21 +38,22 @@ Agent evaluation (test cases, runs, results, metrics, datasets) and the model-ev
 - Datasets: `dataset_type` UNKNOWN (pydo's default) does not filter; `dataset_paradigm` filters when sent (pydo
   always sends SINGLE_TURN by default, so multi-turn datasets need the parameter). Deletes are soft: test cases
   keep naming a deleted dataset, but a new run on it is refused (422).
-- Presigned URLs point at this emulator: `PUT .../_emulator/files/<key>?expires=...&grant=...` (operation
-  `files.upload`, at most 10 MiB, else 413) for uploads, `GET` on the same path (`files.download`) for a
-  dataset as CSV and a model run's results as gzip JSON. They need no token and are not rate-counted. Object
-  keys are opaque (any file name round-trips; the URL holds the key as one segment, `/` as `%2F`, decoded once
-  from the raw path) and at most 1024 bytes of UTF-8, as S3's (a longer file name is a 422 at presign). The
-  grant is an HMAC over (method, key, expiry, namespace) that carries the namespace's name masked, never the
-  token or the name itself, with a secret random per process (files.py). A missing, forged or altered grant, a
-  grant used with the other method, or one for a namespace that no longer exists is 403 `forbidden` (S3's
-  SignatureDoesNotMatch), and never creates a namespace; a URL past its `expires_at` by its namespace's clock
-  (the clock it is reported in) is 403 "Request has expired" (S3's AccessDenied). A CSV uploaded there (a
-  `query` column, optional `expected_response` or `ground_truth`) becomes the dataset's rows; its file_size is
-  the upload's size (`size_in_bytes` is not trusted). A dataset is never built from rows the user did not send:
-  create_evaluation_dataset naming an object key that holds no upload (never uploaded, refused, expired) is 422
-  unprocessable_entity and creates nothing. (A scenario's datasets are the scenario's: its rows, or the
-  `row_count` rows it asks the seed for.)
+- Presigned URLs point at this emulator: `PUT .../_emulator/files/<key>?handle=..&expires=..&signature=..`
+  (operation `files.upload`, at most 10 MiB, else 413) for uploads, `GET` on the same path (`files.download`)
+  for a dataset as CSV and a model run's results as gzip JSON. They need no token and are not rate-counted.
+  Object keys are opaque (any file name round-trips; the URL holds the key as one segment, `/` as `%2F`,
+  decoded once from the raw path) and at most 1024 bytes of UTF-8, as S3's (a longer file name is a 422 at
+  presign). The grant is an opaque handle of the namespace (never its name, which is often the token) and an
+  HMAC over (method, key, expiry) with a key derived from the namespace's seed and name, so URLs are
+  reproducible (files.py). A missing, forged or altered grant, a grant used with the other method, or one for a
+  namespace that no longer exists is 403 `forbidden` (S3's SignatureDoesNotMatch) and never creates a
+  namespace; a URL past its `expires_at` by its namespace's clock (the clock it is reported in) is 403
+  "Request has expired" (S3's AccessDenied).
+- A CSV uploaded there (a `query` column, optional `expected_response` or `ground_truth`) becomes the dataset's
+  rows; its file_size is the upload's size (`size_in_bytes` is not trusted). A dataset is never built from rows
+  the user did not send: create_evaluation_dataset naming an object key that holds no upload (never uploaded,
+  refused, expired) is 422 unprocessable_entity and creates nothing. (A scenario's datasets are the
+  scenario's: its rows, or the `row_count` rows it asks the seed for.)
 - Operations are named as pydo names them (`get_evaluation_test_case`); the OpenAPI operationId
   (`genai_get_evaluation_test_case`) and gradient's method path (`agents.evaluation_test_cases.retrieve`) name
   them too (routes.py lists them).

@@ -7,12 +7,14 @@ with nothing safe (`/` is `%2F`), so no client resolves `..` in it or splits it 
 key from scope["raw_path"] and percent-decodes it exactly once. Not scope["path"]: uvicorn decodes that once but
 Starlette's TestClient twice (it unquotes httpx's already-decoded path), so only raw_path is the same under both.
 
-The grant (`?expires=<epoch seconds>&grant=<token>`) names the namespace without showing its name (which by
-default is the user's bearer token) and cannot be forged or altered: the token is a 16-byte HMAC-SHA256 tag over
-(method, key, expires, namespace) followed by the namespace name masked with an HMAC keystream seeded by the tag
-(a deterministic, authenticated encryption). The secret is random per process: URLs are not reproducible across
-processes anyway (they name the host and port the request came to), and a restart retires every URL, as it
-empties every namespace. Opening a grant only reads `world.namespaces`, so a forged grant never creates one.
+The grant (`?handle=<h>&expires=<epoch seconds>&signature=<s>`) names the namespace without showing its name
+(which by default is the user's bearer token) and cannot be forged or altered. The handle and the signing key
+are one-way derivations of the namespace's seed and name: the URLs are the same bytes for the same scenario and
+seed, and forging one takes the namespace's name, which is its credential anyway. The signature is an
+HMAC-SHA256 over (method, key, expires) with that key. A handle is looked up in a process-wide table filled when
+a URL is made (one-way from one namespace name, a handle never stands for two), then the request's world must
+hold that namespace with that handle: a lookup never creates a namespace, and a URL made before a restart is
+refused until the namespace makes a new one.
 
 A URL expires by its namespace's clock (the clock its `expires_at` is reported in); it is valid up to and
 including the second in `expires` (the reported expires_at rounded up to a whole second).
@@ -20,55 +22,46 @@ including the second in `expires` (the reported expires_at rounded up to a whole
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import math
-import secrets
+from typing import NamedTuple
 from urllib.parse import parse_qsl, quote, unquote_to_bytes
 
+from emulator.core.ids import derived_hex
+from emulator.core.namespace import Namespace, World
 from emulator.vendors.digitalocean import PREFIX
 
-SECRET = secrets.token_bytes(32)
-TAG_BYTES = 16
 ROOT = PREFIX + "/_emulator/files/"
 MAX_KEY_BYTES = 1024  # S3's (and so Spaces') limit on an object key, in UTF-8 bytes
+HANDLES: dict[str, str] = {}  # handle -> namespace name, for every namespace that made a URL in this process
 
 
-def _prf(*parts: bytes) -> bytes:
-    """HMAC-SHA256 of the parts, each length-prefixed so no two lists of parts read the same."""
-    message = b"".join(len(p).to_bytes(4, "big") + p for p in parts)
-    return hmac.new(SECRET, message, hashlib.sha256).digest()
+class Grant(NamedTuple):
+    handle: str
+    expires: int  # epoch seconds, on the namespace's clock
+    signature: str
 
 
-def _mask(tag: bytes, data: bytes) -> bytes:
-    """`data` XOR a keystream drawn from the tag (applying it twice gives `data` back)."""
-    stream = b"".join(_prf(b"mask", tag, n.to_bytes(4, "big")) for n in range(-(-len(data) // 32)))
-    return bytes(a ^ b for a, b in zip(data, stream))
+def handle(ns: Namespace) -> str:
+    return derived_hex(ns.seed, ns.name, "digitalocean.files.handle", nbytes=12)
 
 
-def _tag(method: str, key: str, expires: int, namespace: bytes) -> bytes:
-    return _prf(b"grant", method.encode(), key.encode(), str(expires).encode(), namespace)[:TAG_BYTES]
+def signature(ns: Namespace, method: str, key: str, expires: int) -> str:
+    secret = derived_hex(ns.seed, ns.name, "digitalocean.files.signing-key", nbytes=32).encode()
+    message = b"".join(len(p).to_bytes(4, "big") + p for p in (method.encode(), key.encode(), str(expires).encode()))
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()[:32]
 
 
-def seal(namespace: str, method: str, key: str, expires: int) -> str:
-    """The grant for `method` on `key` in `namespace` until `expires`."""
-    name = namespace.encode()
-    tag = _tag(method, key, expires, name)
-    return base64.urlsafe_b64encode(tag + _mask(tag, name)).decode().rstrip("=")
-
-
-def open_grant(grant: str, method: str, key: str, expires: int) -> str | None:
-    """The namespace a grant names, or None when it is not a grant this process made for exactly these values."""
-    try:
-        raw = base64.urlsafe_b64decode(grant + "=" * (-len(grant) % 4))
-    except ValueError:
+def namespace_of(world: World, grant: Grant, method: str, key: str) -> Namespace | None:
+    """The namespace a request's grant names, or None when it is not one of its URLs for exactly this method, key
+    and expiry (the expiry itself is checked by the caller, against that namespace's clock)."""
+    name = HANDLES.get(grant.handle)
+    ns = world.namespaces.get(name) if name is not None else None
+    if ns is None or handle(ns) != grant.handle:
         return None
-    tag, hidden = raw[:TAG_BYTES], raw[TAG_BYTES:]
-    name = _mask(tag, hidden)
-    if len(tag) != TAG_BYTES or not hmac.compare_digest(tag, _tag(method, key, expires, name)):
-        return None
-    return name.decode()
+    expected = signature(ns, method, key, grant.expires).encode()
+    return ns if hmac.compare_digest(expected, grant.signature.encode()) else None
 
 
 def expiry(expires_at: float) -> int:
@@ -76,11 +69,12 @@ def expiry(expires_at: float) -> int:
     return math.ceil(expires_at)
 
 
-def url(base_url: str, namespace: str, method: str, key: str, expires_at: float) -> str:
-    """A presigned URL on this emulator for `method` on `key`."""
-    expires = expiry(expires_at)
-    return (f"{base_url}{ROOT}{quote(key, safe='')}?expires={expires}"
-            f"&grant={seal(namespace, method, key, expires)}")
+def url(base_url: str, ns: Namespace, method: str, key: str, expires_at: float) -> str:
+    """A presigned URL on this emulator for `method` on `key` of `ns`."""
+    expires, made = expiry(expires_at), handle(ns)
+    HANDLES[made] = ns.name
+    return (f"{base_url}{ROOT}{quote(key, safe='')}?handle={made}&expires={expires}"
+            f"&signature={signature(ns, method, key, expires)}")
 
 
 def request_key(raw_path: bytes) -> str | None:
@@ -94,10 +88,11 @@ def request_key(raw_path: bytes) -> str | None:
         return None
 
 
-def request_grant(query_string: bytes) -> tuple[int, str] | None:
-    """(expires, grant) of a request's query, or None when either is missing or malformed."""
+def request_grant(query_string: bytes) -> Grant | None:
+    """The grant in a request's query, or None when a part is missing or malformed."""
     found = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
-    expires, grant = found.get("expires", ""), found.get("grant", "")
-    if not expires.isdigit() or len(expires) > 12 or not grant:
+    expires = found.get("expires", "")
+    if not (found.get("handle") and found.get("signature") and expires.isascii() and expires.isdigit()
+            and len(expires) <= 12):
         return None
-    return int(expires), grant
+    return Grant(found["handle"], int(expires), found["signature"])

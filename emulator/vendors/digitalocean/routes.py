@@ -52,19 +52,18 @@ def authenticate_presigned(call: Call) -> Caller:
     without creating a namespace; an expired one too (403, as S3's AccessDenied "Request has expired"). The
     object key, decoded once from the raw path, replaces the router's `key` for the handler."""
     key = files.request_key(call.scope.get("raw_path") or quote(call.path).encode())
-    found = files.request_grant(call.query_string)
-    if key is None or found is None:
+    grant = files.request_grant(call.query_string)
+    if key is None or grant is None:
         raise ApiError("forbidden", "This URL carries no valid grant: use the presigned URL exactly as the API"
-                                    " gave it (its expires and grant query parameters).")
-    expires, grant = found
-    name = files.open_grant(grant, call.operation.method, key, expires)
-    ns = call.world.namespaces.get(name) if name is not None else None
+                                    " gave it (its handle, expires and signature query parameters).")
+    method = call.operation.method
+    ns = files.namespace_of(call.world, grant, method, key)
     if ns is None:
         raise ApiError("forbidden", "The request signature does not match: this URL was not presigned by this"
-                                    f" emulator for {call.operation.method} on this object key, or was altered.")
-    if ns.now() > expires:
-        raise ApiError("forbidden", "Request has expired: the presigned URL expired at"
-                                    f" {iso(expires)} (namespace clock); ask the API for a new one.")
+                                    f" emulator for {method} on this object key, or was altered.")
+    if ns.now() > grant.expires:
+        raise ApiError("forbidden", f"Request has expired: the presigned URL expired at {iso(grant.expires)}"
+                                    " (namespace clock); ask the API for a new one.")
     call.params["key"] = key
     return Caller(ns, "presigned-url", call.base_url, rate_limit_headers=ratelimit.peek(ns))
 

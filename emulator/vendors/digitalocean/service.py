@@ -167,7 +167,7 @@ def presign(c: Caller, body: wire.PresignFiles, route: str) -> dict[str, Any]:
 
 def file_url(c: Caller, method: str, key: str, expires: float) -> str:
     """A presigned URL on this emulator for `method` on an object key of the caller's namespace (files.py)."""
-    return presigned_files.url(c.base_url, c.ns.name, method, key, expires)
+    return presigned_files.url(c.base_url, c.ns, method, key, expires)
 
 
 def store_upload(ns: Namespace, key: str, data: bytes) -> None:

@@ -4,7 +4,6 @@ a namespace, and a dataset is only ever built from a file the user uploaded."""
 
 from __future__ import annotations
 
-import base64
 import os
 from urllib.parse import parse_qsl, quote, urlsplit
 
@@ -135,18 +134,21 @@ def test_forged_altered_and_foreign_urls_are_refused_and_create_no_namespace(app
     _, other_query = parts(other["presigned_url"])
     bobs = presign(http, "bob")
     _, bobs_query = parts(bobs["presigned_url"])
-    forged = base64.urlsafe_b64encode(os.urandom(40)).decode().rstrip("=")
     before = set(app.state.world.namespaces)
     attempts = {
         "no grant": path,
-        "no expires": with_query(path, {"grant": query["grant"]}),
-        "garbage grant": with_query(path, {**query, "grant": "!!not base64!!"}),
-        "random grant": with_query(path, {**query, "grant": forged}),
-        "short grant": with_query(path, {**query, "grant": "AAAA"}),
+        "no expires": with_query(path, {"handle": query["handle"], "signature": query["signature"]}),
+        "no handle": with_query(path, {"expires": query["expires"], "signature": query["signature"]}),
+        "garbage signature": with_query(path, {**query, "signature": "!!not hex, é!!"}),
+        "random signature": with_query(path, {**query, "signature": os.urandom(16).hex()}),
+        "short signature": with_query(path, {**query, "signature": query["signature"][:8]}),
+        "unknown handle": with_query(path, {**query, "handle": os.urandom(12).hex()}),
+        "expires not a number": with_query(path, {**query, "expires": "²"}),
         "altered key": with_query(path + "x", query),
         "altered expires": with_query(path, {**query, "expires": str(int(query["expires"]) + 3600)}),
         "grant of another key": with_query(path, other_query),
         "grant of another namespace": with_query(path, bobs_query),
+        "another namespace's handle": with_query(path, {**query, "handle": bobs_query["handle"]}),
     }
     for what, url in attempts.items():
         refused(http.put(url, content=b"query\nforged\n"))
@@ -192,6 +194,16 @@ def test_urls_show_neither_the_token_nor_the_namespace(http):
     url = res.json()["uploads"][0]["presigned_url"]
     assert token not in url and namespace not in url
     assert http.put(url, content=CSV.encode()).status_code == 200
+
+
+def test_urls_are_the_same_bytes_for_the_same_seed():
+    made = []
+    for _ in range(2):
+        with TestClient(build_app(Settings(seed=3, clock_mode="manual"))) as client:
+            upload = presign(client, "alice")
+            _, download = dataset_with_download(client, "alice")
+            made.append((upload, download))
+    assert made[0] == made[1]
 
 
 def advance(http, token: str, seconds: float) -> None:
