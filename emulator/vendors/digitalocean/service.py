@@ -61,8 +61,8 @@ class Caller:
     ns: Namespace
     token: str  # the credential; its user is recorded as creator/updater
     base_url: str = "https://api.digitalocean.com"  # where this request arrived, for links and presigned URLs
-    # The ratelimit-* headers every answer to this request carries, and the request's number in the namespace
-    # (its errors' request_id): set for an API request, empty for a presigned URL or a scenario.
+    # The ratelimit-* headers every answer to this request carries (ratelimit.py; empty for a scenario), and the
+    # request's number in the namespace (its errors' request_id; None for a presigned URL or a scenario).
     rate_limit_headers: Mapping[str, str] = field(default_factory=dict)
     request_number: int | None = None
 
