@@ -16,6 +16,7 @@ from emulator.vendors.digitalocean import PREFIX
 from emulator.vendors.digitalocean.records import AGENT_METRICS, KNOWN_MODELS, MODEL_METRICS
 from emulator.vendors.digitalocean.routes import OPERATIONS
 from tests.contract.digitalocean.openapi_check import check_exchange
+from tests.contract.digitalocean.uploads import csv_text
 
 AUTH = {"Authorization": "Bearer fuzz"}
 json_values = st.recursive(
@@ -40,7 +41,11 @@ queries = st.dictionaries(st.sampled_from([
 def world():
     client = TestClient(build_app(Settings(clock_mode="manual")), raise_server_exceptions=False)
     post = lambda path, body: client.post(PREFIX + path, headers=AUTH, json=body).json()  # noqa: E731
-    dataset = post("/evaluation_datasets", {"name": "d", "file_upload_dataset": {"stored_object_key": "k"}})
+    upload = post("/evaluation_datasets/file_upload_presigned_urls", {"files": [{"file_name": "d.csv"}]})
+    upload = upload["uploads"][0]
+    assert client.put(upload["presigned_url"], content=csv_text(4).encode()).status_code == 200
+    dataset = post("/evaluation_datasets", {"name": "d", "file_upload_dataset": {
+        "stored_object_key": upload["object_key"]}})
     dataset = dataset["evaluation_dataset_uuid"]
     case = post("/evaluation_test_cases", {"name": "t", "dataset_uuid": dataset, "agent_workspace_name": "w",
                                            "metrics": [AGENT_METRICS[0].metric_uuid]})["test_case_uuid"]

@@ -10,7 +10,10 @@ Agent evaluation (test cases, runs, results, metrics, datasets) and the model-ev
   wrong-state action such as cancelling a finished model run). 409 is not used: gradient would retry it.
 - Every response carries ratelimit-limit (5000), ratelimit-remaining and ratelimit-reset (epoch seconds) as
   integers, counted per namespace per hour of its clock; the limit is never enforced (script a 429 fault
-  instead). Only 429 and 503 carry Retry-After (pydo retries any error that has one).
+  instead). An answer to a request no namespace accepted (no token, no such route, a refused presigned URL) is
+  not counted and reports a full window starting now by the wall clock, the only clock there is without a
+  namespace; presigned-file answers report their namespace's window without counting (ratelimit.py). Only 429
+  and 503 carry Retry-After (pydo retries any error that has one).
 - Test cases: create is version 1; every PUT appends the next version (also one that changes nothing) and
   answers `{test_case_uuid, version}`; GET without `evaluation_test_case_version` (or with 0) is the latest, with
   one it is that version as written. `total_runs` counts runs on every version, `latest_version_number_of_runs`
@@ -33,13 +36,24 @@ Agent evaluation (test cases, runs, results, metrics, datasets) and the model-ev
 - Lists without pagination return everything in creation order. GET /evaluation_test_cases also takes the
   undocumented `workspace_uuid` / `agent_workspace_name` filters DigitalOcean's MCP server sends.
 - Datasets: `dataset_type` UNKNOWN (pydo's default) does not filter; `dataset_paradigm` filters when sent (pydo
-  always sends SINGLE_TURN by default, so multi-turn datasets need the parameter). Presigned URLs point at this
-  emulator (`PUT .../_emulator/files/<key>?namespace=...`, operation `files.upload`: no token, not rate-counted,
-  at most 10 MiB, else 413); a CSV uploaded there (a `query` column, optional `expected_response` or
-  `ground_truth`) becomes the dataset's rows. A dataset whose object key was never uploaded gets plausible rows
-  from the seed (about one per 80 bytes of `size_in_bytes`, 3 to 25). Deletes are soft: test cases keep naming
-  a deleted dataset, but a new run on it is refused (422). Download URLs serve the dataset as CSV and model-run
-  results as gzip JSON from the same path (`GET`, operation `files.download`).
+  always sends SINGLE_TURN by default, so multi-turn datasets need the parameter). Deletes are soft: test cases
+  keep naming a deleted dataset, but a new run on it is refused (422).
+- Presigned URLs point at this emulator: `PUT .../_emulator/files/<key>?handle=..&expires=..&signature=..`
+  (operation `files.upload`, at most 10 MiB, else 413) for uploads, `GET` on the same path (`files.download`)
+  for a dataset as CSV and a model run's results as gzip JSON. They need no token and are not rate-counted.
+  Object keys are opaque (any file name round-trips; the URL holds the key as one segment, `/` as `%2F`,
+  decoded once from the raw path) and at most 1024 bytes of UTF-8, as S3's (a longer file name is a 422 at
+  presign). The grant is an opaque handle of the namespace (never its name, which is often the token) and an
+  HMAC over (method, key, expiry) with a key derived from the namespace's seed and name, so URLs are
+  reproducible (files.py). A missing, forged or altered grant, a grant used with the other method, or one for a
+  namespace that no longer exists is 403 `forbidden` (S3's SignatureDoesNotMatch) and never creates a
+  namespace; a URL past its `expires_at` by its namespace's clock (the clock it is reported in) is 403
+  "Request has expired" (S3's AccessDenied).
+- A CSV uploaded there (a `query` column, optional `expected_response` or `ground_truth`) becomes the dataset's
+  rows; its file_size is the upload's size (`size_in_bytes` is not trusted). A dataset is never built from rows
+  the user did not send: create_evaluation_dataset naming an object key that holds no upload (never uploaded,
+  refused, expired) is 422 unprocessable_entity and creates nothing. (A scenario's datasets are the
+  scenario's: its rows, or the `row_count` rows it asks the seed for.)
 - Operations are named as pydo names them (`get_evaluation_test_case`); the OpenAPI operationId
   (`genai_get_evaluation_test_case`) and gradient's method path (`agents.evaluation_test_cases.retrieve`) name
   them too (routes.py lists them).

@@ -11,7 +11,8 @@ from starlette.responses import Response
 from emulator.core.errors import ApiError
 from emulator.core.jsonio import dumps
 from emulator.core.operations import Call
-from emulator.vendors.digitalocean.records import RATE_LIMIT, stable_uuid
+from emulator.vendors.digitalocean import ratelimit
+from emulator.vendors.digitalocean.records import stable_uuid
 
 # Neutral kind -> (status, id). A wrong-state action is DigitalOcean's 422 unprocessable_entity (as its other
 # APIs answer for a resource that cannot do that now); 409 would also make gradient retry it twice.
@@ -52,17 +53,17 @@ TEXTS = {
 
 
 def render_error(error: ApiError, call: Call | None = None) -> Response:
-    """The error in DigitalOcean's envelope. An accepted request's answer carries its ratelimit-* headers and
-    its own request_id; one refused before that (no token, no such route) only ratelimit-limit and an id fixed by
-    the error."""
+    """The error in DigitalOcean's envelope, with the ratelimit-* headers. An accepted request's answer carries
+    its namespace's window and its own request_id; one refused before that (no token, no such route, a refused
+    presigned grant) a fresh window (ratelimit.fresh) and an id fixed by the error."""
     status, code = KIND_STATUS[error.kind]
     if error.vendor_code in CODE_STATUS:
         status, code = CODE_STATUS[error.vendor_code], error.vendor_code
     caller = call.caller if call is not None else None
-    headers = {"ratelimit-limit": str(RATE_LIMIT)}
+    headers = dict(caller.rate_limit_headers) if caller is not None and caller.rate_limit_headers else \
+        ratelimit.fresh()
     request_id = error.details.get("request_id")
     if caller is not None:
-        headers.update(caller.rate_limit_headers)
         request_id = request_id or caller.request_id
     if status in (429, 503):
         headers["retry-after"] = RETRY_AFTER_SECONDS

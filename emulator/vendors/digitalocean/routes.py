@@ -9,45 +9,30 @@ the pydo name: `genai_get_evaluation_test_case`) or, for the operations gradient
 method path (`agents.evaluation_test_cases.retrieve`). Case, `_` and `-` are ignored when names are compared.
 
 Two more rows serve the presigned URLs the presign operations hand out (`files.upload`, `files.download`):
-they are the emulator's own, not in the vendor's OpenAPI description (`documented=False`), and need no token,
-since a presigned URL carries its namespace in `?namespace=` as a real one carries its grant.
+they are the emulator's own, not in the vendor's OpenAPI description (`documented=False`), and need no token:
+a presigned URL carries a grant instead (files.py), which names its namespace without showing the name.
 """
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import quote
 
 from starlette.responses import Response
 
 from emulator.core.errors import ApiError
 from emulator.core.http import bearer_token
-from emulator.core.namespace import Namespace, resolve_name
+from emulator.core.namespace import resolve_name
 from emulator.core.operations import Call, Operation, json_answer
 from emulator.core.pagination import page_window
-from emulator.vendors.digitalocean import PREFIX, model_eval, render, service, wire
-from emulator.vendors.digitalocean.records import RATE_LIMIT
+from emulator.vendors.digitalocean import PREFIX, files, model_eval, ratelimit, render, service, wire
 from emulator.vendors.digitalocean.results import iso
 from emulator.vendors.digitalocean.service import Caller
 
-WINDOW_SECONDS = 3600
 # Object keys of the files the download URLs name: a dataset as CSV, a model run's results as gzip JSON.
 DATASET_DOWNLOADS = "downloads/datasets/"
 MODEL_RUN_DOWNLOADS = "downloads/model_evaluation_runs/"
 MODEL_RUN_RESULTS_FILE = "/results.json.gz"
-
-
-def rate_headers(ns: Namespace) -> tuple[dict[str, str], int]:
-    """Count this request in the namespace's hourly window: (ratelimit-* headers, request number)."""
-    state = ns.extras.setdefault("digitalocean.ratelimit", {"window_start": ns.now(), "used": 0, "requests": 0})
-    now = ns.now()
-    if now >= state["window_start"] + WINDOW_SECONDS:
-        state["window_start"], state["used"] = now, 0
-    state["used"] += 1
-    state["requests"] += 1
-    headers = {"ratelimit-limit": str(RATE_LIMIT), "ratelimit-remaining": str(max(0, RATE_LIMIT - state["used"])),
-               "ratelimit-reset": str(int(state["window_start"] + WINDOW_SECONDS))}
-    return headers, state["requests"]
 
 
 def authenticate(call: Call) -> Caller:
@@ -57,24 +42,37 @@ def authenticate(call: Call) -> Caller:
     if token is None:
         raise ApiError("unauthorized", "Unable to authenticate you.")
     ns = call.world.get(resolve_name(call.headers, token))
-    headers, number = rate_headers(ns)
+    headers, number = ratelimit.count(ns)
     return Caller(ns, token, call.base_url, rate_limit_headers=headers, request_number=number)
 
 
 def authenticate_presigned(call: Call) -> Caller:
-    """A presigned URL carries its namespace (`?namespace=`, as a real one carries its grant): no token needed,
-    and it is not counted against the API's rate limit."""
-    named = None
-    for key, value in parse_qsl(call.query_string.decode("latin-1"), keep_blank_values=True):
-        if key == "namespace":
-            named = value
-    ns = call.world.get(named or resolve_name(call.headers, bearer_token(call.headers)))
-    return Caller(ns, "presigned-url", call.base_url)
+    """A presigned URL's grant is its caller (files.py): no token, not rate-counted. A missing, forged or altered
+    grant, or one for a namespace that no longer exists, is refused (403, as S3 answers SignatureDoesNotMatch)
+    without creating a namespace; an expired one too (403, as S3's AccessDenied "Request has expired"). The
+    object key, decoded once from the raw path, replaces the router's `key` for the handler."""
+    key = files.request_key(call.scope.get("raw_path") or quote(call.path).encode())
+    grant = files.request_grant(call.query_string)
+    if key is None or grant is None:
+        raise ApiError("forbidden", "This URL carries no valid grant: use the presigned URL exactly as the API"
+                                    " gave it (its handle, expires and signature query parameters).")
+    method = call.operation.method
+    ns = files.namespace_of(call.world, grant, method, key)
+    if ns is None:
+        raise ApiError("forbidden", "The request signature does not match: this URL was not presigned by this"
+                                    f" emulator for {method} on this object key, or was altered.")
+    if ns.now() > grant.expires:
+        raise ApiError("forbidden", f"Request has expired: the presigned URL expired at {iso(grant.expires)}"
+                                    " (namespace clock); ask the API for a new one.")
+    call.params["key"] = key
+    return Caller(ns, "presigned-url", call.base_url, rate_limit_headers=ratelimit.peek(ns))
 
 
 def render_result(result: Any, call: Call) -> Response:
     """A handler's result as JSON (a file as the Response it made), with the request's ratelimit-* headers."""
-    return json_answer(result, call, call.caller.rate_limit_headers or None)
+    response = json_answer(result, call)
+    response.headers.update(call.caller.rate_limit_headers)
+    return response
 
 
 def _int_param(params: dict[str, str], name: str) -> int:
@@ -200,7 +198,8 @@ def get_evaluation_dataset_download_url(call: Call):
     caller = call.caller
     dataset = service.get_dataset(caller, call.params["dataset_uuid"])
     expires = caller.now + service.URL_TTL_SECONDS
-    return {"download_url": service.file_url(caller, f"{DATASET_DOWNLOADS}{dataset.dataset_uuid}.csv", expires),
+    return {"download_url": service.file_url(caller, "GET", f"{DATASET_DOWNLOADS}{dataset.dataset_uuid}.csv",
+                                             expires),
             "expires_at": iso(expires)}
 
 
@@ -273,19 +272,19 @@ def get_model_evaluation_run_results_download_url(call: Call):
     model_eval.require_results(caller, run)
     expires = caller.now + service.URL_TTL_SECONDS
     key = f"{MODEL_RUN_DOWNLOADS}{run.eval_run_uuid}{MODEL_RUN_RESULTS_FILE}"
-    return {"download_url": service.file_url(caller, key, expires), "expires_at": iso(expires)}
+    return {"download_url": service.file_url(caller, "GET", key, expires), "expires_at": iso(expires)}
 
 
 # ---- presigned URLs: uploads and downloads on the emulator itself -------------------------------------------
 
 def upload_file(call: Call):
-    service.store_upload(call.caller.ns, unquote(call.params["key"]), call.body)
+    service.store_upload(call.caller.ns, call.params["key"], call.body)
     return Response(b"", status_code=200)
 
 
 def download_file(call: Call):
     caller = call.caller
-    key = unquote(call.params["key"])
+    key = call.params["key"]
     if key.startswith(DATASET_DOWNLOADS) and key.endswith(".csv"):
         found = service.datasets(caller.ns).get(key[len(DATASET_DOWNLOADS):-len(".csv")])
         if found is not None:
@@ -363,7 +362,7 @@ OPERATIONS: tuple[Operation, ...] = (
     op("PATCH", MODEL_RUN, update_model_evaluation_run, body=wire.RenameModelRun),
     op("PUT", MODEL_RUN + "/cancel", cancel_model_evaluation_run, body=wire.CancelModelRun),
     op("GET", MODEL_RUN + "/results/download_url", get_model_evaluation_run_results_download_url),
-    # The presigned URLs: the emulator's own, with the namespace in the URL instead of a token.
+    # The presigned URLs: the emulator's own, with a grant in the URL instead of a token.
     Operation("PUT", FILE, "files.upload", upload_file, body=bytes, max_body=service.UPLOAD_LIMIT_BYTES,
               documented=False, authenticate=authenticate_presigned),
     Operation("GET", FILE, "files.download", download_file, documented=False, authenticate=authenticate_presigned),

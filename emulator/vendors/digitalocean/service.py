@@ -6,6 +6,11 @@ so a refused request changes nothing.
 
 Error rules: an unknown id in the path is 404; a missing required field or a wrong type is 400; a well-formed
 body that refers to nothing or breaks a rule is 422.
+
+A dataset is built only from the file the user uploaded to its presigned URL, never from invented rows: creating
+one whose `stored_object_key` holds no upload (never uploaded, the upload refused, or made after the URL expired)
+is 422 unprocessable_entity, like any other well-formed body that refers to nothing (an unknown dataset_uuid):
+the request is not malformed (400) and its path exists (404), but the file it names does not.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from emulator.core.fake import faker_for
 from emulator.core.ids import derived_hex
 from emulator.core.namespace import Namespace
 from emulator.core.store import Collection
+from emulator.vendors.digitalocean import files as presigned_files
 from emulator.vendors.digitalocean import results as gen
 from emulator.vendors.digitalocean import wire
 from emulator.vendors.digitalocean.errors import unprocessable
@@ -55,8 +61,8 @@ class Caller:
     ns: Namespace
     token: str  # the credential; its user is recorded as creator/updater
     base_url: str = "https://api.digitalocean.com"  # where this request arrived, for links and presigned URLs
-    # The ratelimit-* headers every answer to this request carries, and the request's number in the namespace
-    # (its errors' request_id): set for an API request, empty for a presigned URL or a scenario.
+    # The ratelimit-* headers every answer to this request carries (ratelimit.py; empty for a scenario), and the
+    # request's number in the namespace (its errors' request_id; None for a presigned URL or a scenario).
     rate_limit_headers: Mapping[str, str] = field(default_factory=dict)
     request_number: int | None = None
 
@@ -145,22 +151,23 @@ def presign(c: Caller, body: wire.PresignFiles, route: str) -> dict[str, Any]:
         required(f.file_name, f"files.{number}.file_name")
         if f.file_size is not None and f.file_size > UPLOAD_LIMIT_BYTES:
             raise unprocessable(f"files.{number}.file_size: files are limited to {UPLOAD_LIMIT_BYTES} bytes")
+        key_bytes = len(f"{route}/{'0' * 36}/{f.file_name}".encode())
+        if key_bytes > presigned_files.MAX_KEY_BYTES:
+            raise unprocessable(f"files.{number}.file_name: object keys are limited to"
+                                f" {presigned_files.MAX_KEY_BYTES} bytes of UTF-8; this name makes one of {key_bytes}")
     expires = c.now + URL_TTL_SECONDS
     out = []
     for f in files:
         key = f"{route}/{c.new_uuid()}/{f.file_name}"
         presigned(c.ns)[key] = {"file_name": f.file_name, "expires_at": expires}
         out.append({"object_key": key, "original_file_name": f.file_name, "expires_at": expires,
-                    "presigned_url": file_url(c, key, expires)})
+                    "presigned_url": file_url(c, "PUT", key, expires)})
     return {"request_id": c.new_uuid(), "uploads": out}
 
 
-def file_url(c: Caller, key: str, expires: float) -> str:
-    """A URL on this emulator for an object key; the namespace travels in it as a presigned URL's grant does."""
-    from urllib.parse import quote
-
-    return (f"{c.base_url}/v2/gen-ai/_emulator/files/{quote(key)}"
-            f"?namespace={quote(c.ns.name, safe='')}&expires={int(expires)}")
+def file_url(c: Caller, method: str, key: str, expires: float) -> str:
+    """A presigned URL on this emulator for `method` on an object key of the caller's namespace (files.py)."""
+    return presigned_files.url(c.base_url, c.ns, method, key, expires)
 
 
 def store_upload(ns: Namespace, key: str, data: bytes) -> None:
@@ -204,19 +211,19 @@ def create_dataset(c: Caller, body: wire.CreateDataset) -> Dataset:
     source = required(body.file_upload_dataset, "file_upload_dataset")
     key = required(source.stored_object_key, "file_upload_dataset.stored_object_key")
     uploaded = uploads(c.ns).get(key)
+    if uploaded is None:
+        why = ("nothing was uploaded to its presigned URL (an upload that was refused or came after the URL"
+               " expired does not count)") if key in presigned(c.ns) else "no presign operation handed it out"
+        raise unprocessable(f"file_upload_dataset.stored_object_key: no file was uploaded at {key!r}: {why}."
+                            " PUT the file to the presigned URL first.")
+    rows = rows_from_csv(uploaded["text"])
     dataset_uuid = c.new_uuid()
-    if uploaded is not None:
-        rows, size = rows_from_csv(uploaded["text"]), uploaded["size"]
-    else:
-        # Not uploaded here: the file is made up from the seed, about one row per 80 bytes (3 to 25 rows).
-        size = source.size_in_bytes or 1024
-        rows = gen.generated_rows(c.ns.seed, key, max(3, min(25, size // 80)))
     dataset = Dataset(
         dataset_uuid=dataset_uuid, dataset_name=name,
         dataset_type=body.dataset_type or "EVALUATION_DATASET_TYPE_UNKNOWN",
         dataset_paradigm=body.dataset_paradigm or "EVALUATION_DATASET_PARADIGM_SINGLE_TURN",
-        file_size=size, original_file_name=source.original_file_name or key.rsplit("/", 1)[-1],
-        stored_object_key=key, rows=rows, created_at=c.now,
+        file_size=uploaded["size"], stored_object_key=key, rows=rows, created_at=c.now,
+        original_file_name=source.original_file_name or presigned(c.ns)[key]["file_name"],
     )
     return datasets(c.ns).add(dataset_uuid, dataset)
 

@@ -8,17 +8,19 @@ from datetime import datetime
 import pytest
 
 from emulator.vendors.digitalocean.records import AGENT_METRICS
+from tests.contract.digitalocean.uploads import csv_text
 
 CORRECTNESS, INSTRUCTIONS, TONE = (m.metric_uuid for m in AGENT_METRICS[:3])
 
 
 @pytest.fixture
-def dataset(gradient):
+def dataset(gradient, inproc):
     presigned = gradient.agents.evaluation_datasets.create_file_upload_presigned_urls(
         files=[{"file_name": "faq.csv", "file_size": "400"}])
     key = presigned.uploads[0].object_key
     assert presigned.uploads[0].original_file_name == "faq.csv"
     assert presigned.uploads[0].expires_at.isoformat() == "2026-01-01T01:00:00+00:00"  # an hour on the clock
+    assert inproc.put(presigned.uploads[0].presigned_url, content=csv_text(5).encode()).status_code == 200
     made = gradient.agents.evaluation_datasets.create(
         name="faq", dataset_type="EVALUATION_DATASET_TYPE_NON_ADK",
         file_upload_dataset={"original_file_name": "faq.csv", "stored_object_key": key, "size_in_bytes": "400"})

@@ -9,15 +9,19 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 
 from emulator.vendors.digitalocean.records import KNOWN_MODELS, MODEL_METRICS
+from tests.contract.digitalocean.uploads import csv_text
 
 JUDGE, CANDIDATE = list(KNOWN_MODELS)[:2]
 CORRECT, RELEVANT = MODEL_METRICS[0].metric_uuid, MODEL_METRICS[1].metric_uuid
 
 
 @pytest.fixture
-def dataset(do):
+def dataset(do, tls_http):
+    upload = do.create_model_eval_dataset_upload_presigned_urls({"files": [{"file_name": "prompts.csv"}]})
+    upload = upload["uploads"][0]
+    assert tls_http.put(upload["presigned_url"], content=csv_text(6).encode()).status_code == 200
     return do.create_evaluation_dataset({"name": "prompts.jsonl", "dataset_type": "EVALUATION_DATASET_TYPE_MODEL",
-                                         "file_upload_dataset": {"stored_object_key": "m/prompts",
+                                         "file_upload_dataset": {"stored_object_key": upload["object_key"],
                                                                  "size_in_bytes": "480"}})["evaluation_dataset_uuid"]
 
 

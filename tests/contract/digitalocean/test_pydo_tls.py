@@ -6,13 +6,21 @@ import pytest
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 
 from emulator.vendors.digitalocean.records import AGENT_METRICS
+from tests.contract.digitalocean.uploads import csv_text
 
 CORRECTNESS, INSTRUCTIONS, TONE, TOXICITY, PII = (m.metric_uuid for m in AGENT_METRICS[:5])
 
 
 def make_dataset(do, rows: int = 4, name: str = "faq.csv", **extra) -> str:
+    """A dataset of `rows` rows, uploaded to a presigned URL first, as a user does."""
+    text = csv_text(rows)
+    upload = do.create_evaluation_dataset_file_upload_presigned_urls(
+        {"files": [{"file_name": name, "file_size": str(len(text))}]})["uploads"][0]
+    with do.server.http() as http:
+        assert http.put(upload["presigned_url"], content=text.encode()).status_code == 200
     made = do.create_evaluation_dataset({"name": name, "file_upload_dataset": {
-        "original_file_name": name, "stored_object_key": f"k/{name}", "size_in_bytes": str(rows * 80)}, **extra})
+        "original_file_name": name, "stored_object_key": upload["object_key"], "size_in_bytes": str(len(text))},
+        **extra})
     return made["evaluation_dataset_uuid"]
 
 
