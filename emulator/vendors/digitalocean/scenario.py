@@ -41,7 +41,7 @@ from emulator.vendors.digitalocean.service import Caller
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # validators built on first use
 
 
 class Row(Strict):

@@ -42,7 +42,7 @@ from emulator.vendors.mistral.service import Caller
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # validators built on first use
 
 
 class ExtraFields(Strict):

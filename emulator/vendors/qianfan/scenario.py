@@ -34,7 +34,7 @@ AUTO_MODES = ("rule", "model", "rule,model")
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # validators built on first use
 
 
 class Credential(Strict):
