@@ -77,7 +77,7 @@ class Call:
         self.scope = scope
         self.receive = receive
         self.world = world
-        self.params = params
+        self.params = params  # read-only: the router's cache shares them between calls to the same path
         # Lower-case names in one pass (a repeated header keeps its last value): cheaper than Starlette's Headers.
         self.headers: dict[str, str] = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         self.caller: Any = None  # the vendor's identity object, once authenticate accepted the request
@@ -113,8 +113,14 @@ class Call:
 
     @property
     def base_url(self) -> str:
-        """scheme://host[:port] the request arrived at (for links and presigned URLs), without a trailing slash."""
-        return str(self.request.base_url).rstrip("/")
+        """scheme://host[:port] the request arrived at (for links and presigned URLs), without a trailing slash:
+        the Host header as the client sent it, as Starlette's `request.base_url` gives it, without building one."""
+        scope = self.scope
+        host = self.headers.get("host")
+        if not host:
+            server = scope.get("server")
+            host = f"{server[0]}:{server[1]}" if server else "localhost"
+        return f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}".rstrip("/")
 
     @property
     def name(self) -> str | None:
@@ -210,7 +216,25 @@ def decode_body(vendor: "Vendor", raw: bytes) -> Any:
 # ---- answers ----------------------------------------------------------------------------------------------------
 
 
-def json_answer(result: Any, call: Call, headers: dict[str, str] | None = None) -> Response:
+class Answer:
+    """A JSON answer sent as two ASGI messages: what Starlette's Response does for bytes, without building its
+    header list each time (a success is most of what the emulator sends)."""
+
+    __slots__ = ("status_code", "body", "raw_headers")
+    dropped = False
+
+    def __init__(self, body: bytes, status_code: int = 200, headers: dict[str, str] | None = None):
+        self.status_code, self.body = status_code, body
+        self.raw_headers = [(b"content-length", str(len(body)).encode()), (b"content-type", JSON)]
+        if headers:
+            self.raw_headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        await send({"type": "http.response.body", "body": self.body})
+
+
+def json_answer(result: Any, call: Call, headers: dict[str, str] | None = None) -> Response | Answer:
     """The usual success: None is an empty answer (204 unless the row says otherwise), bytes are sent as they
     are, anything else as JSON, at the row's status."""
     if isinstance(result, Response):
@@ -218,8 +242,7 @@ def json_answer(result: Any, call: Call, headers: dict[str, str] | None = None) 
     status = call.operation.status if call.operation is not None else 200
     if result is None:
         return Response(status_code=204 if status == 200 else status, headers=headers)
-    body = result if isinstance(result, bytes) else dumps(result)
-    return Response(body, status_code=status, media_type="application/json", headers=headers)
+    return Answer(result if isinstance(result, bytes) else dumps(result), status, headers)
 
 
 # ---- the one adapter ------------------------------------------------------------------------------------------
@@ -340,6 +363,7 @@ class Router:
         for vendor in self.vendors:
             for operation in vendor.operations:
                 self._add(vendor, operation)
+        self._cache: dict[tuple[str, str], Match] = {}
         # Longest prefix first, so a vendor owning a deeper path wins over one owning a shorter one.
         self.owners = sorted(((prefix, v) for v in self.vendors for prefix in v.owns),
                              key=lambda pair: -len(pair[0]))
@@ -382,9 +406,24 @@ class Router:
                 return vendor
         return None
 
+    CACHE_SIZE = 8192  # paths remembered (polling clients ask for the same ones again and again)
+
     def match(self, method: str, path: str, query_string: bytes) -> Match | None:
         """The operation answering this request; a routing failure in the envelope of the vendor owning the
-        path; or None for a path no vendor owns (the control API's)."""
+        path; or None for a path no vendor owns (the control API's). Matches of operations not selected by a
+        query value are remembered: a repeated path costs one dict probe (their params are only read)."""
+        key = (method, path)
+        found = self._cache.get(key)
+        if found is not None:
+            return found
+        found = self._match(method, path, query_string)
+        if found is not None and found.miss is None and found.operation.action is None:
+            if len(self._cache) >= self.CACHE_SIZE:
+                self._cache.clear()
+            self._cache[key] = found
+        return found
+
+    def _match(self, method: str, path: str, query_string: bytes) -> Match | None:
         params: dict[str, str] = {}
         node = _find(self.root, _segments(path), 0, params)
         if node is None:

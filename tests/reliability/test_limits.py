@@ -51,11 +51,16 @@ def _send(server, path, headers, chunked: bool) -> tuple[int, dict, int]:
                 answer += sock.recv(65536)
             except (socket.timeout, TimeoutError):
                 continue
+            except ConnectionResetError:
+                break
             if b"\r\n\r\n" in answer:
                 break
         sock.settimeout(10)
         while b"\r\n\r\n" not in answer or not answer.endswith(b"}"):
-            more = sock.recv(65536)
+            try:
+                more = sock.recv(65536)
+            except ConnectionResetError:  # the server closed on the unread rest: what it sent first is kept
+                break
             if not more:
                 break
             answer += more

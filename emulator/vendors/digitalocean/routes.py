@@ -50,7 +50,8 @@ def authenticate_presigned(call: Call) -> Caller:
     """A presigned URL's grant is its caller (files.py): no token, not rate-counted. A missing, forged or altered
     grant, or one for a namespace that no longer exists, is refused (403, as S3 answers SignatureDoesNotMatch)
     without creating a namespace; an expired one too (403, as S3's AccessDenied "Request has expired"). The
-    object key, decoded once from the raw path, replaces the router's `key` for the handler."""
+    object key, decoded once from the raw path, goes to the handler on the caller (the router's `key` is decoded
+    from the already-decoded path)."""
     key = files.request_key(call.scope.get("raw_path") or quote(call.path).encode())
     grant = files.request_grant(call.query_string)
     if key is None or grant is None:
@@ -64,15 +65,15 @@ def authenticate_presigned(call: Call) -> Caller:
     if ns.now() > grant.expires:
         raise ApiError("forbidden", f"Request has expired: the presigned URL expired at {iso(grant.expires)}"
                                     " (namespace clock); ask the API for a new one.")
-    call.params["key"] = key
-    return Caller(ns, "presigned-url", call.base_url, rate_limit_headers=ratelimit.peek(ns))
+    return Caller(ns, "presigned-url", call.base_url, rate_limit_headers=ratelimit.peek(ns), object_key=key)
 
 
 def render_result(result: Any, call: Call) -> Response:
     """A handler's result as JSON (a file as the Response it made), with the request's ratelimit-* headers."""
-    response = json_answer(result, call)
-    response.headers.update(call.caller.rate_limit_headers)
-    return response
+    if isinstance(result, Response):
+        result.headers.update(call.caller.rate_limit_headers)
+        return result
+    return json_answer(result, call, call.caller.rate_limit_headers)
 
 
 def _int_param(params: dict[str, str], name: str) -> int:
@@ -278,13 +279,13 @@ def get_model_evaluation_run_results_download_url(call: Call):
 # ---- presigned URLs: uploads and downloads on the emulator itself -------------------------------------------
 
 def upload_file(call: Call):
-    service.store_upload(call.caller.ns, call.params["key"], call.body)
+    service.store_upload(call.caller.ns, call.caller.object_key, call.body)
     return Response(b"", status_code=200)
 
 
 def download_file(call: Call):
     caller = call.caller
-    key = call.params["key"]
+    key = call.caller.object_key
     if key.startswith(DATASET_DOWNLOADS) and key.endswith(".csv"):
         found = service.datasets(caller.ns).get(key[len(DATASET_DOWNLOADS):-len(".csv")])
         if found is not None:

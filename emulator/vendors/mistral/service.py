@@ -39,7 +39,7 @@ MAX_SEARCH_IDS = 100_000
 OPTIONS_LIMIT = 200
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)  # not frozen: a frozen dataclass costs 1.5 us more to make, per request
 class Caller:
     ns: Namespace
     token: str

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
+from functools import lru_cache
 from calendar import timegm
 from dataclasses import dataclass
-from time import strptime
 from typing import Mapping
 from urllib.parse import parse_qsl, quote
 
@@ -46,8 +47,28 @@ class Signed:
     namespace: str
 
 
+_UNRESERVED = re.compile(r"[A-Za-z0-9\-_.~]*")
+
+
+@lru_cache(maxsize=4096)
 def _encode(value: str) -> str:
-    return quote(value, safe="-_.~")
+    """RFC 3986 percent-encoding (what the SDK's signer does); most names and values need none, and a client's
+    headers repeat from one request to the next."""
+    return value if _UNRESERVED.fullmatch(value) else quote(value, safe="-_.~")
+
+
+_STAMP = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z")
+
+
+def _epoch(stamp: str) -> float:
+    """Epoch seconds of a `2024-09-20T02:31:36Z` timestamp (ValueError otherwise); strptime is ten times slower."""
+    match = _STAMP.fullmatch(stamp)
+    if match is None:
+        raise ValueError(stamp)
+    year, month, day, hour, minute, second = map(int, match.groups())
+    if not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 61):
+        raise ValueError(stamp)
+    return float(timegm((year, month, day, hour, minute, second, 0, 0, 0)))
 
 
 def _fail(code: str, message: str) -> ApiError:
@@ -57,7 +78,8 @@ def _fail(code: str, message: str) -> ApiError:
 
 def canonical_request(method: str, path: str, query_string: str, headers: Mapping[str, str],
                       signed: list[str]) -> str:
-    pairs = sorted(f"{_encode(k)}={_encode(v)}" for k, v in parse_qsl(query_string, keep_blank_values=True))
+    pairs = sorted(f"{_encode(k)}={_encode(v)}" for k, v in parse_qsl(query_string, keep_blank_values=True)
+                   ) if query_string else []
     wanted = set(signed) or set(DEFAULT_SIGNED)
     lines = sorted(f"{_encode(name)}:{_encode(value.strip())}" for name, value in headers.items()
                    if (name in wanted or name.startswith("x-bce-")) and value.strip())
@@ -91,7 +113,7 @@ def verify(world: World, method: str, path: str, query_string: str, headers: Map
                     " bce-auth-v1/{accessKey}/{timestamp}/{expirationSeconds}/{signedHeaders}/{signature}")
     _, access_key, stamp, expiration, signed_list, given = parts
     try:
-        signed_at = float(timegm(strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")))
+        signed_at = _epoch(stamp)
     except (ValueError, OverflowError):
         raise _fail("InvalidHTTPAuthHeader", "The HTTP authorization header is invalid: the timestamp must look"
                     " like 2024-09-20T02:31:36Z") from None

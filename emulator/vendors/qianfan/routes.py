@@ -11,18 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from starlette.responses import Response
-
 from emulator.core.errors import ApiError
 from emulator.core.namespace import Namespace
-from emulator.core.operations import Call, Operation
+from emulator.core.jsonio import dumps
+from emulator.core.operations import Answer, Call, Operation
 from emulator.vendors.qianfan import LEGACY_PREFIX, V2_PATH, auth, render, service, wire
-from emulator.vendors.qianfan.errors import is_legacy, json_response
+from emulator.vendors.qianfan.errors import is_legacy
 
 MAX_BODY = 1 << 20
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)  # not frozen: a frozen dataclass costs 1.5 us more to make, per request
 class Caller:
     """A verified request: its namespace and the (requestId, log_id) its answer carries."""
 
@@ -37,12 +36,12 @@ def authenticate(call: Call) -> Caller:
     return Caller(ns, signed.access_key, service.request_ids(ns))
 
 
-def render_result(result, call: Call) -> Response:
+def render_result(result, call: Call) -> Answer:
     """The family's success envelope around the handler's result."""
     request_id, log_id = call.caller.ids
     if is_legacy(call):
-        return json_response({"result": result, "log_id": log_id})
-    return json_response({"requestId": request_id, "result": result})
+        return Answer(dumps({"result": result, "log_id": log_id}))
+    return Answer(dumps({"requestId": request_id, "result": result}))
 
 
 # ---- /v2/eval handlers ------------------------------------------------------------------------------------------

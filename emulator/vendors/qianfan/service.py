@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import statistics
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any
 
 from emulator.core.errors import ApiError, conflict, invalid
@@ -62,7 +63,13 @@ def clock_text(ts: float | None) -> str:
     """'YYYY-MM-DD HH:MM:SS' in Beijing time (the seed's createTime format); '' for a time not reached."""
     if ts is None:
         return ""
-    return datetime.fromtimestamp(math.floor(ts), BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+    return _beijing(math.floor(ts))
+
+
+@lru_cache(maxsize=4096)
+def _beijing(second: int) -> str:
+    # Cached: a task's times are read again on every poll, and strftime is a fifth of a task's rendering.
+    return datetime.fromtimestamp(second, BEIJING).strftime("%Y-%m-%d %H:%M:%S")
 
 
 # ---- lifecycle ------------------------------------------------------------------------------------------------
