@@ -43,7 +43,7 @@ from emulator.vendors.qianfan.records import TASK_LIFECYCLE
 __all__ = ["DrawnScenario", "Recipe", "RECIPES", "Search", "faults", "scenarios", "timelines", "transient_codes"]
 
 # Latency is real wall time in the emulator: a search runs hundreds of examples, so delays stay short.
-DEFAULT_LATENCY = 0.05  # seconds a drawn delay may last by default
+DEFAULT_LATENCY = 0.02  # seconds a drawn delay may last by default
 MAX_LATENCY = 1.0  # the most a search may ask for
 CLOCK_START = "2026-01-01T00:00:00Z"
 # The secret of the Qianfan access key a Search registers in each namespace (the key is the namespace's name).
@@ -173,7 +173,7 @@ def faults(vendor: str, *, operations: Sequence[str] | None = None, errors: Sequ
     client must survive; pass any of VENDOR.error_codes to try others). Every rule fires on at most `max_times`
     or its `nth` calls, never forever, so a property like "gets through with enough retries" stays true for a
     good client. `latency` is the longest delay drawn, in seconds (0 for none); `drop` allows dropped
-    connections. Shrinks towards fewer rules, the first call, the first code.
+    connections. Shrinks towards fewer rules, the first call, the first code (its 500).
     """
     v = _vendor(vendor)
     documented = [n for op in v.operations if op.documented for n in op.names]
@@ -182,24 +182,24 @@ def faults(vendor: str, *, operations: Sequence[str] | None = None, errors: Sequ
     codes = _checked(errors, v.error_codes, "an error code", vendor) if errors is not None else transient_codes(vendor)
     if not 0 <= latency <= MAX_LATENCY:
         raise ValueError(f"latency is real wall time: at most {MAX_LATENCY} s in a search")
-    outcomes = ["error", *(["drop"] if drop else []), *(["latency"] if latency else [])]
+    # One choice each for how a rule fires and what it answers, simplest first, so that a search shrinks towards
+    # "the first call answers the first code" (`times: 1, error: ...`).
+    outcomes = [("error", code) for code in codes] + [("drop", True)] * drop + [("latency", None)] * bool(latency)
     max_ms = int(latency * 1000)
 
     @st.composite
     def rule(draw: st.DrawFn) -> dict:
         made: dict[str, Any] = {"vendor": vendor, "operation": draw(st.sampled_from(ops))}
-        firing = draw(st.sampled_from(("nth", "times", "probability")))
+        firing = draw(st.sampled_from(("times", "nth", "probability")))
         if firing == "nth":
             made["nth"] = sorted(draw(st.lists(st.integers(1, max_nth), min_size=1, max_size=3, unique=True)))
-        else:
+        else:  # the first `times` matching calls, or each with a probability until it has fired `times` times
             if firing == "probability":
                 made["probability"] = draw(st.sampled_from((0.5, 0.25)))
             made["times"] = draw(st.integers(1, max_times))
-        outcome = draw(st.sampled_from(outcomes))
-        if outcome == "error":
-            made["error"] = draw(st.sampled_from(codes))
-        elif outcome == "drop":
-            made["drop"] = True
+        outcome, value = draw(st.sampled_from(outcomes))
+        if outcome != "latency":
+            made[outcome] = value
         if max_ms and (outcome == "latency" or draw(st.booleans())):
             made["latency"] = f"{draw(st.integers(1, max_ms))}ms"
         return made
@@ -240,8 +240,11 @@ def timelines(vendor: str, *, max_steps: int = 4, max_polls: int = 3, max_at: in
     recipe = _recipe(vendor)
     lifecycle = recipe.lifecycle
     distance = _steps_to_end(lifecycle)
-    if max_steps < 1 or (finish and distance.get(recipe.initial, max_steps + 1) > max_steps):
-        raise ValueError(f"a {lifecycle.name} needs at least {distance.get(recipe.initial)} step(s) to finish")
+    if max_steps < 1:
+        raise ValueError("a timeline has at least one step (max_steps >= 1)")
+    if finish and distance.get(recipe.initial, max_steps + 1) > max_steps:
+        raise ValueError(f"a {lifecycle.name} needs {distance.get(recipe.initial)} step(s) to finish; "
+                         f"max_steps is {max_steps}")
 
     def ordered(status: str) -> list[str]:
         """Where a step may go from `status`: terminal states first (they shrink best), then the others in the
