@@ -33,6 +33,7 @@ from hypothesis import Phase, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from emulator.core.journal import squash
 from emulator.core.lifecycle import Lifecycle
 from emulator.core.vendor import Vendor, suggest
 from emulator.vendors.digitalocean.records import RUN_LIFECYCLE as DIGITALOCEAN_RUN
@@ -155,12 +156,13 @@ def transient_codes(vendor: str) -> tuple[str, ...]:
 
 
 def _checked(names: Sequence[str], known: Sequence[str], what: str, vendor: str) -> tuple[str, ...]:
-    by_squash = {n.replace("_", "").replace("-", "").lower() for n in known}
-    for name in names:
-        if name.replace("_", "").replace("-", "").lower() not in by_squash:
-            raise ValueError(f"{name!r} is not {what} of {vendor}{suggest(name, known)}")
+    """The names as given, once each is one the vendor knows (compared as fault rules compare them)."""
     if not names:
         raise ValueError(f"give at least one {what.split()[-1]}")
+    squashed = {squash(n) for n in known}
+    for name in names:
+        if squash(name) not in squashed:
+            raise ValueError(f"{name!r} is not {what} of {vendor}{suggest(name, known)}")
     return tuple(names)
 
 
@@ -348,7 +350,8 @@ def scenarios(vendor: str, *, resources: int = 1, timelines: st.SearchStrategy |
 
 
 def as_scenario(scenario: Mapping | str | Path) -> DrawnScenario:
-    """A drawn scenario, a dict, YAML text or a file path (a saved failure to replay) as a DrawnScenario."""
+    """A drawn scenario, a dict, YAML text or a file path (a saved failure to replay, relative to the working
+    directory) as a DrawnScenario."""
     if isinstance(scenario, Mapping):
         return scenario if isinstance(scenario, DrawnScenario) else DrawnScenario(scenario)
     text = str(scenario)

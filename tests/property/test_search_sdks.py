@@ -10,6 +10,7 @@ from typing import Any, Callable
 import httpx
 import requests
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from emulator import strategies as es
 
@@ -76,6 +77,38 @@ def test_mka1_poller_finishes_and_stops(emulator_search, scenario):
                                                                                        "cancelled"),
                    transient=transient, sleep=em.advance)
         assert run.id == run_id
+        em.assert_stopped_polling_at_terminal(run_id)
+
+
+# A refused cancel (MKA1's 409: the run had already ended, or the vendor says it cannot) is an answer, not a
+# failure: the client waits for the end either way, and a cancel that was accepted ends `cancelled`.
+cancels = st.tuples(es.faults("mka1", operations=["cancelEvalRun"], errors=["conflict_error",
+                                                                            *es.transient_codes("mka1")]),
+                    es.faults("mka1", operations=["getEvalRun"])).map(lambda pair: pair[0] + pair[1])
+
+
+@EXAMPLES
+@given(scenario=es.scenarios("mka1", faults=cancels))
+def test_mka1_cancel_then_wait_ends_cancelled_or_where_it_had_got(emulator_search, scenario):
+    from meetkai_mka1.errors import SDKError
+
+    def transient(exc: Exception) -> bool:
+        return dropped(exc) or isinstance(exc, SDKError) and retryable_status(exc.status_code)
+
+    with emulator_search.load(scenario) as em:
+        evals = mka1_evals(em.client)
+        run_id = evals.list_runs().data[0].id
+        em.advance(1)
+        try:
+            once(lambda: evals.cancel_run(run_id=run_id), transient, em.advance)
+            accepted = True
+        except SDKError as exc:
+            assert exc.status_code == 409, exc
+            accepted = False
+        run = poll(lambda: evals.get_run(run_id=run_id), done=lambda r: r.status in ("completed", "failed",
+                                                                                       "cancelled"),
+                   transient=transient, sleep=em.advance)
+        assert run.status == "cancelled" or not accepted
         em.assert_stopped_polling_at_terminal(run_id)
 
 

@@ -43,6 +43,15 @@ def test_every_drawn_scenario_validates_and_loads(vendor):
 
 
 @pytest.mark.parametrize("vendor", list(es.RECIPES))
+def test_a_loaded_resource_starts_where_its_recipe_says(vendor):
+    recipe = es.RECIPES[vendor]
+    parsed = scenarios.parse_scenario(yaml.safe_dump({vendor: recipe.section([None, None])}))
+    ns = scenarios.build(World(), parsed, VENDORS).namespace
+    loaded = list(ns.store.collection(f"{vendor}.{recipe.resource}").values())
+    assert [r.status for r in loaded] == [recipe.initial] * 2
+
+
+@pytest.mark.parametrize("vendor", list(es.RECIPES))
 @pytest.mark.parametrize("finish", [True, False])
 def test_every_drawn_timeline_follows_the_lifecycle(vendor, finish):
     recipe = es.RECIPES[vendor]
