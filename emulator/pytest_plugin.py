@@ -7,6 +7,9 @@
   SDK's API key and the namespace follows) and sent as the X-Emulator-Namespace header by `control`.
 - `@pytest.mark.emulator_scenario("file.yaml")`: load a scenario (relative to the test file) into the test's
   namespace before the test runs.
+- `emulator_search` / `emulator_search_server`: an emulator.strategies.Search (session-scoped, so Hypothesis's
+  @given may use it) that loads each drawn scenario into a fresh namespace, in process or on the shared server,
+  and adds the failing scenario's YAML to the failure.
 
 Every handle has the control API (`advance`, `add_fault`, `journal`, `snapshot`...) and journal assertions:
 `assert_called`, `assert_polled_at_most` and `assert_stopped_polling_at_terminal`.
@@ -24,13 +27,17 @@ import signal
 import subprocess
 import sys
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import pytest
 
 from emulator.control.client import NAMESPACE_HEADER, EmulatorControl
+
+if TYPE_CHECKING:  # pragma: no cover - emulator.strategies imports Hypothesis, so it is imported when used
+    from emulator.strategies import Search
 
 MARKER = "emulator_scenario"
 
@@ -293,3 +300,47 @@ def emulator_tls_server(_emulator_tls_server: _Server, request: pytest.FixtureRe
     """The shared emulator server over HTTPS; `ca_file` is the CA to verify it with (pydo needs https)."""
     yield from _handle(_emulator_tls_server, request)
 
+
+
+# ---- searches: drawn scenarios, one fresh namespace each (emulator.strategies) ------------------------------
+
+
+@pytest.fixture(scope="session")
+def emulator_search() -> Iterator["Search"]:
+    """Searches in process: one app (manual clock) for the session, a fresh namespace per scenario. The handle's
+    `client` is shared and sends the current scenario's namespace header (one scenario at a time)."""
+    from starlette.testclient import TestClient
+
+    from emulator.app import build_app
+    from emulator.core.namespace import Settings
+    from emulator.strategies import Search
+
+    app = build_app(Settings(seed=0, clock_mode="manual"))
+    with TestClient(app) as client:
+        @contextmanager
+        def open_namespace(name: str) -> Iterator[EmulatorHandle]:
+            client.headers[NAMESPACE_HEADER] = name
+            handle = EmulatorHandle(EmulatorControl(client=client, namespace=name), name, "http://testserver")
+            handle.app, handle.client = app, client
+            try:
+                yield handle
+            finally:
+                client.headers.pop(NAMESPACE_HEADER, None)
+
+        yield Search(open_namespace)
+
+
+@pytest.fixture(scope="session")
+def emulator_search_server(_emulator_http_server: _Server) -> "Search":
+    """Searches on the shared server (http): a fresh namespace per scenario, named by the handle's `token`."""
+    from emulator.strategies import Search
+
+    @contextmanager
+    def open_namespace(name: str) -> Iterator[EmulatorHandle]:
+        control = EmulatorControl(_emulator_http_server.url, namespace=name)
+        try:
+            yield EmulatorHandle(control, name, _emulator_http_server.url)
+        finally:
+            control.close()
+
+    return Search(open_namespace)
