@@ -1,4 +1,4 @@
-"""Control API under /_emulator: scenarios, clock, faults, journal and snapshots, one namespace at a time.
+"""Control API under /_emulator: scenarios, clock, faults, journal, resources and snapshots, one namespace at a time.
 
 The namespace is resolved as for vendor requests: the X-Emulator-Namespace header, else the request's credential
 (a bearer token or a Qianfan access key), else `default`. Errors answer {"error": {"message", "type"}}.
@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from emulator.core import faults as fault_rules
+from emulator.core import resources
 from emulator.core import scenario as scenarios
 from emulator.core import snapshot
 from emulator.core.errors import ApiError
@@ -46,10 +47,20 @@ class JournalQuery(BaseModel):
     method: Optional[str] = None
     path: Optional[str] = None
     status: Optional[int] = None
+    resource: Optional[str] = Field(None, description="a resource's id: the calls naming it in their path, and "
+                                                      "the reads by id that answered it")
     since: Optional[int] = Field(None, description="only entries after this sequence number; with it, `limit` "
                                                    "keeps the oldest entries, so a client can follow the journal")
     limit: int = Field(1000, ge=1, le=10_000, description="at most this many entries: the newest, or with `since` "
                                                           "the oldest after it")
+
+
+class ResourcesQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    vendor: Optional[str] = None
+    kind: Optional[str] = Field(None, description="one kind of resource (run, task, campaign...)")
+    limit: int = Field(resources.DEFAULT_LIMIT, ge=1, le=resources.MAX_LIMIT)
+    cursor: Optional[str] = Field(None, description="the previous page's next_cursor")
 
 
 def render_error(error: ApiError) -> Response:
@@ -263,6 +274,17 @@ async def clear_faults(request: Request) -> Any:
     return {"deleted": count}
 
 
+# ---- resources ----------------------------------------------------------------------------------------------
+
+
+async def list_resources(request: Request) -> Any:
+    """A page of the namespace's stateful resources (runs, tasks...), newest first, each caught up to now."""
+    q = parse_query(ResourcesQuery, request.scope["query_string"])
+    _check_vendor(request, q.vendor)
+    return resources.page(existing(request), request.app.state.vendors, vendor=q.vendor, kind=q.kind,
+                          limit=q.limit, cursor=q.cursor)
+
+
 # ---- journal ------------------------------------------------------------------------------------------------
 
 
@@ -289,12 +311,11 @@ async def journal(request: Request) -> Any:
     q = parse_query(JournalQuery, request.scope["query_string"])
     _check_vendor(request, q.vendor)
     operations = None if q.operation is None else _operation_names(request, q.vendor, q.operation)
-    entries = []
-    for entry in existing(request).journal.select(vendor=q.vendor, operation=operations, method=q.method,
-                                                   path=q.path, status=q.status, since=q.since):
-        entries.append(entry.as_json())
+    entries = list(existing(request).journal.select(vendor=q.vendor, operation=operations, method=q.method,
+                                                     path=q.path, status=q.status, since=q.since,
+                                                     resource=q.resource))
     kept = entries[:q.limit] if q.since is not None else entries[-q.limit:]
-    return {"entries": kept, "total": len(entries)}
+    return {"entries": [entry.as_json() for entry in kept], "total": len(entries)}
 
 
 async def clear_journal(request: Request) -> Any:
@@ -336,6 +357,7 @@ def routes() -> list[Route]:
         ("POST", "/faults", add_fault, 201),
         ("DELETE", "/faults", clear_faults, 200),
         ("DELETE", "/faults/{fault_id}", delete_fault, 200),
+        ("GET", "/resources", list_resources, 200),
         ("GET", "/journal", journal, 200),
         ("DELETE", "/journal", clear_journal, 200),
         ("GET", "/snapshot", export_snapshot, 200),

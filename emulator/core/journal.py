@@ -80,9 +80,10 @@ class Journal:
 
     def select(self, *, vendor: str | None = None, operation: str | Iterable[str] | None = None,
                method: str | None = None, path: str | None = None, status: int | None = None,
-               since: int | None = None) -> Iterator[Entry]:
+               since: int | None = None, resource: str | None = None) -> Iterator[Entry]:
         """Entries matching every given filter, oldest first (`path` is an fnmatch pattern; `operation` a name or
-        several, compared loosely)."""
+        several, compared loosely; `resource` an id: the calls that named it in their path, or that a read by id
+        answered with it)."""
         if operation is None:
             wanted = None
         else:
@@ -101,6 +102,8 @@ class Journal:
             if path is not None and not fnmatch.fnmatchcase(entry.path, path):
                 continue
             if status is not None and entry.status != status:
+                continue
+            if resource is not None and entry.resource != resource and resource not in entry.path.split("/"):
                 continue
             yield entry
 
