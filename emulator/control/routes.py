@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Awaitable, Callable, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -340,6 +341,30 @@ async def import_snapshot(request: Request) -> Any:
     return {"namespace": ns.name, "clock": clock_state(ns)}
 
 
+# ---- the inspector page ---------------------------------------------------------------------------------------
+
+UI = Path(__file__).with_name("ui")
+UI_FILES = {"index.html": "text/html; charset=utf-8", "inspector.js": "text/javascript; charset=utf-8",
+            "inspector.css": "text/css; charset=utf-8"}
+
+
+def _ui_file(name: str) -> Response:
+    # Read on each request: the files are small, and an edit shows on reload.
+    return Response((UI / name).read_bytes(), media_type=UI_FILES[name], headers={"cache-control": "no-cache"})
+
+
+async def ui_page(request: Request) -> Any:
+    """The inspector: a page that does nothing the control API cannot do (its script calls it)."""
+    return _ui_file("index.html")
+
+
+async def ui_asset(request: Request) -> Any:
+    name = request.path_params["name"]
+    if name not in UI_FILES:
+        raise ApiError("not_found", f"no inspector file {name!r}")
+    return _ui_file(name)
+
+
 def routes() -> list[Route]:
     table: list[tuple[str, str, Handler, int]] = [
         ("GET", "/health", health, 200),
@@ -362,6 +387,9 @@ def routes() -> list[Route]:
         ("DELETE", "/journal", clear_journal, 200),
         ("GET", "/snapshot", export_snapshot, 200),
         ("PUT", "/snapshot", import_snapshot, 200),
+        ("GET", "/ui", ui_page, 200),
+        ("GET", "/ui/", ui_page, 200),
+        ("GET", "/ui/{name}", ui_asset, 200),
     ]
     return [Route(PREFIX + path, endpoint(handler, status), methods=[method],
                   name=f"control.{method.lower()}.{path.strip('/')}")
