@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test demo bench clean
+.PHONY: run test demo bench screenshots clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ test: $(VENV)/.installed-test
 
 demo: $(VENV)/.installed-test
 	$(PY) -m emulator.demo
+
+# Retake the inspector's pictures in docs/images (the browser test that takes them writes there only then).
+screenshots: $(VENV)/.installed-test
+	UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/browser -k screenshots
 
 bench: $(VENV)/.installed
 	$(PY) -m bench.bench $(BENCH_ARGS)
