@@ -21,6 +21,7 @@ from emulator.core import resources
 from emulator.core import scenario as scenarios
 from emulator.core import snapshot
 from emulator.core.errors import ApiError
+from emulator.core.journal import as_entry
 from emulator.core.jsonio import dumps, loads
 from emulator.core.namespace import NAMESPACE_HEADER, Namespace
 from emulator.core.validation import parse, parse_query
@@ -312,11 +313,11 @@ async def journal(request: Request) -> Any:
     q = parse_query(JournalQuery, request.scope["query_string"])
     _check_vendor(request, q.vendor)
     operations = None if q.operation is None else _operation_names(request, q.vendor, q.operation)
-    entries = list(existing(request).journal.select(vendor=q.vendor, operation=operations, method=q.method,
+    found = list(existing(request).journal.matching(vendor=q.vendor, operation=operations, method=q.method,
                                                      path=q.path, status=q.status, since=q.since,
                                                      resource=q.resource))
-    kept = entries[:q.limit] if q.since is not None else entries[-q.limit:]
-    return {"entries": [entry.as_json() for entry in kept], "total": len(entries)}
+    kept = found[:q.limit] if q.since is not None else found[-q.limit:]
+    return {"entries": [as_entry(record).as_json() for record in kept], "total": len(found)}
 
 
 async def clear_journal(request: Request) -> Any:
