@@ -48,6 +48,12 @@ def open_inspector(page, server: EmulatorServer, namespace: str | None = None):
     return page
 
 
+def settle(page) -> None:
+    """No hover, focus, caret or scroll in a picture: the same page gives the same pixels."""
+    page.mouse.move(0, 0)
+    page.evaluate("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0)")
+
+
 def resource_row(page, ident: str):
     return page.locator(f'#resources tbody tr[data-id="{ident}"]')
 
@@ -245,11 +251,14 @@ def test_screenshots_of_the_inspector(browser, tmp_path):
             expect(page.locator("#clock-now")).to_have_text("2026-06-01 09:00:30 UTC")
             expect(page.locator("#journal tbody tr")).to_have_count(4)
             expect(page.locator("#faults tbody tr td").nth(5)).to_have_text("1")  # fired
+            settle(page)
             page.screenshot(path=str(folder / "inspector.png"), full_page=True)
 
             resource_row(page, runs[1].id).click()  # the run whose second read met the fault
             expect(page.locator("#resource-journal tbody tr")).to_contain_text("fault_1")
-            page.locator("#resources").screenshot(path=str(folder / "inspector-resources.png"))
+            settle(page)
+            page.screenshot(path=str(folder / "inspector-resources.png"), full_page=True,
+                            clip=page.locator("#resources").bounding_box())  # not scrolled: page = viewport
         finally:
             context.close()
     assert (folder / "inspector.png").stat().st_size > 10_000

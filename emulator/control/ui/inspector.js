@@ -387,6 +387,7 @@ function wire() {
     if (f.times.value) rule.times = Number(f.times.value);
     if (f.message.value.trim()) rule.message = f.message.value.trim();
     const added = await api("POST", "/faults", { body: rule });
+    for (const input of [f.nth, f.times, f.message]) input.value = "";
     return "added " + added.id;
   }));
   const journalForm = $("#journal-filters");
