@@ -180,3 +180,9 @@ def test_the_client_reports_a_refusal(client):
     with pytest.raises(EmulatorError) as info:
         EmulatorControl(client=client).resources(kind="nope")
     assert info.value.status == 400
+
+
+def test_the_pytest_plugin_lists_a_tests_resources(emulator):
+    emulator.load_scenario(runs(3))
+    page = emulator.resources(limit=2)
+    assert len(page["resources"]) == 2 and page["next_cursor"] and page["total"] == 3
