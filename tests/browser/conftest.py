@@ -48,8 +48,10 @@ def browser():
         if in_ci():
             pytest.fail(f"{missing}; in CI the browser tests must run", pytrace=False)
         pytest.skip(missing)
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # The page polls once a second; on a loaded 2-core machine a few polls may pass before it shows a change.
+    expect.set_options(timeout=15_000)
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         try:
