@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test demo bench clean
+.PHONY: run test demo bench bench-inspector screenshots clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +32,16 @@ test: $(VENV)/.installed-test
 demo: $(VENV)/.installed-test
 	$(PY) -m emulator.demo
 
+# Retake the inspector's pictures in docs/images (the browser test that takes them writes there only then).
+screenshots: $(VENV)/.installed-test
+	UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/browser -k screenshots
+
 bench: $(VENV)/.installed
 	$(PY) -m bench.bench $(BENCH_ARGS)
+
+# The inspector page's load time over 10,000 runs, in Debian's Chromium (needs the test extra's playwright).
+bench-inspector: $(VENV)/.installed-test
+	$(PY) -m bench.inspector $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -105,6 +105,9 @@ class EmulatorHandle:
     def journal(self, **filters: Any) -> list[dict]:
         return self.control.journal(**filters)
 
+    def resources(self, **query: Any) -> dict:
+        return self.control.resources(**query)
+
     def snapshot(self) -> dict:
         return self.control.snapshot()
 

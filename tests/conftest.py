@@ -12,9 +12,22 @@ from starlette.testclient import TestClient
 
 from emulator.app import build_app
 from emulator.core.namespace import Settings
+from tests.browser import NO_BROWSER
 from tests.strict import StrictEvals
 
 TOKEN = "test-token"
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say it loudly when the browser tests (tests/browser) were skipped for want of a browser: a skip in a
+    long run is easy to miss, and then the inspector page went untested."""
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if NO_BROWSER in str(r.longrepr)]
+    if skipped:
+        longrepr = skipped[0].longrepr  # (path, line, "Skipped: <reason>")
+        reason = longrepr[-1] if isinstance(longrepr, tuple) else str(longrepr)
+        terminalreporter.write_sep("!", f"WARNING: {NO_BROWSER}", yellow=True, bold=True)
+        terminalreporter.write_line(f"{len(skipped)} browser tests skipped {reason.split(NO_BROWSER, 1)[1].strip()}",
+                                    yellow=True, bold=True)
 
 
 @pytest.fixture

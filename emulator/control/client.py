@@ -114,10 +114,18 @@ class EmulatorControl:
     def clear_faults(self) -> dict:
         return self._call("DELETE", "/faults")
 
+    # ---- resources ----
+    def resources(self, **query: Any) -> dict:
+        """A page of this namespace's runs and tasks, newest first, each caught up to now: {"resources",
+        "next_cursor", "total", "kinds"}; filter by vendor and kind, page with limit and cursor."""
+        params = {k: v for k, v in query.items() if v is not None}
+        return self._call("GET", "/resources", params=params)
+
     # ---- journal ----
     def journal(self, **filters: Any) -> list[dict]:
         """Requests this namespace received, oldest first; filter by vendor, operation, method, path (a glob),
-        status, since (a sequence number) and limit (the newest entries, or with `since` the oldest after it)."""
+        status, resource (an id), since (a sequence number) and limit (the newest entries, or with `since` the
+        oldest after it)."""
         params = {k: v for k, v in filters.items() if v is not None}
         return self._call("GET", "/journal", params=params)["entries"]
 

@@ -1,4 +1,4 @@
-"""Control API under /_emulator: scenarios, clock, faults, journal and snapshots, one namespace at a time.
+"""Control API under /_emulator: scenarios, clock, faults, journal, resources and snapshots, one namespace at a time.
 
 The namespace is resolved as for vendor requests: the X-Emulator-Namespace header, else the request's credential
 (a bearer token or a Qianfan access key), else `default`. Errors answer {"error": {"message", "type"}}.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Awaitable, Callable, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,9 +17,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from emulator.core import faults as fault_rules
+from emulator.core import resources
 from emulator.core import scenario as scenarios
 from emulator.core import snapshot
 from emulator.core.errors import ApiError
+from emulator.core.journal import as_entry
 from emulator.core.jsonio import dumps, loads
 from emulator.core.namespace import NAMESPACE_HEADER, Namespace
 from emulator.core.validation import parse, parse_query
@@ -47,10 +50,20 @@ class JournalQuery(BaseModel):
     method: Optional[str] = None
     path: Optional[str] = None
     status: Optional[int] = None
+    resource: Optional[str] = Field(None, description="a resource's id: the calls naming it in their path, and "
+                                                      "the reads by id that answered it")
     since: Optional[int] = Field(None, description="only entries after this sequence number; with it, `limit` "
                                                    "keeps the oldest entries, so a client can follow the journal")
     limit: int = Field(1000, ge=1, le=10_000, description="at most this many entries: the newest, or with `since` "
                                                           "the oldest after it")
+
+
+class ResourcesQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    vendor: Optional[str] = None
+    kind: Optional[str] = Field(None, description="one kind of resource (run, task, campaign...)")
+    limit: int = Field(resources.DEFAULT_LIMIT, ge=1, le=resources.MAX_LIMIT)
+    cursor: Optional[str] = Field(None, description="the previous page's next_cursor")
 
 
 def render_error(error: ApiError) -> Response:
@@ -264,6 +277,17 @@ async def clear_faults(request: Request) -> Any:
     return {"deleted": count}
 
 
+# ---- resources ----------------------------------------------------------------------------------------------
+
+
+async def list_resources(request: Request) -> Any:
+    """A page of the namespace's stateful resources (runs, tasks...), newest first, each caught up to now."""
+    q = parse_query(ResourcesQuery, request.scope["query_string"])
+    _check_vendor(request, q.vendor)
+    return resources.page(existing(request), request.app.state.vendors, vendor=q.vendor, kind=q.kind,
+                          limit=q.limit, cursor=q.cursor)
+
+
 # ---- journal ------------------------------------------------------------------------------------------------
 
 
@@ -290,12 +314,11 @@ async def journal(request: Request) -> Any:
     q = parse_query(JournalQuery, request.scope["query_string"])
     _check_vendor(request, q.vendor)
     operations = None if q.operation is None else _operation_names(request, q.vendor, q.operation)
-    entries = []
-    for entry in existing(request).journal.select(vendor=q.vendor, operation=operations, method=q.method,
-                                                   path=q.path, status=q.status, since=q.since):
-        entries.append(entry.as_json())
-    kept = entries[:q.limit] if q.since is not None else entries[-q.limit:]
-    return {"entries": kept, "total": len(entries)}
+    found = list(existing(request).journal.matching(vendor=q.vendor, operation=operations, method=q.method,
+                                                     path=q.path, status=q.status, since=q.since,
+                                                     resource=q.resource))
+    kept = found[:q.limit] if q.since is not None else found[-q.limit:]
+    return {"entries": [as_entry(record).as_json() for record in kept], "total": len(found)}
 
 
 async def clear_journal(request: Request) -> Any:
@@ -329,6 +352,30 @@ async def import_snapshot(request: Request) -> Any:
     return {"namespace": ns.name, "clock": clock_state(ns)}
 
 
+# ---- the inspector page ---------------------------------------------------------------------------------------
+
+UI = Path(__file__).with_name("ui")
+UI_FILES = {"index.html": "text/html; charset=utf-8", "inspector.js": "text/javascript; charset=utf-8",
+            "inspector.css": "text/css; charset=utf-8"}
+
+
+def _ui_file(name: str) -> Response:
+    # Read on each request: the files are small, and an edit shows on reload.
+    return Response((UI / name).read_bytes(), media_type=UI_FILES[name], headers={"cache-control": "no-cache"})
+
+
+async def ui_page(request: Request) -> Any:
+    """The inspector: a page that does nothing the control API cannot do (its script calls it)."""
+    return _ui_file("index.html")
+
+
+async def ui_asset(request: Request) -> Any:
+    name = request.path_params["name"]
+    if name not in UI_FILES:
+        raise ApiError("not_found", f"no inspector file {name!r}")
+    return _ui_file(name)
+
+
 def routes() -> list[Route]:
     table: list[tuple[str, str, Handler, int]] = [
         ("GET", "/health", health, 200),
@@ -346,10 +393,14 @@ def routes() -> list[Route]:
         ("POST", "/faults", add_fault, 201),
         ("DELETE", "/faults", clear_faults, 200),
         ("DELETE", "/faults/{fault_id}", delete_fault, 200),
+        ("GET", "/resources", list_resources, 200),
         ("GET", "/journal", journal, 200),
         ("DELETE", "/journal", clear_journal, 200),
         ("GET", "/snapshot", export_snapshot, 200),
         ("PUT", "/snapshot", import_snapshot, 200),
+        ("GET", "/ui", ui_page, 200),
+        ("GET", "/ui/", ui_page, 200),
+        ("GET", "/ui/{name}", ui_asset, 200),
     ]
     return [Route(PREFIX + path, endpoint(handler, status), methods=[method],
                   name=f"control.{method.lower()}.{path.strip('/')}")

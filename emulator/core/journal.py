@@ -78,31 +78,53 @@ class Journal:
     def clear(self) -> None:
         self.entries.clear()
 
-    def select(self, *, vendor: str | None = None, operation: str | Iterable[str] | None = None,
-               method: str | None = None, path: str | None = None, status: int | None = None,
-               since: int | None = None) -> Iterator[Entry]:
-        """Entries matching every given filter, oldest first (`path` is an fnmatch pattern; `operation` a name or
-        several, compared loosely)."""
+    def select(self, **filters: Any) -> Iterator[Entry]:
+        """Entries matching every given filter (see `matching`), oldest first."""
+        return map(as_entry, self.matching(**filters))
+
+    def matching(self, *, vendor: str | None = None, operation: str | Iterable[str] | None = None,
+                 method: str | None = None, path: str | None = None, status: int | None = None,
+                 since: int | None = None, resource: str | None = None) -> Iterator[tuple]:
+        """The records matching every given filter, oldest first, as stored (`as_entry` makes each an Entry):
+        filtering the stored tuples and decoding only what is kept makes a poll of a full journal cheap.
+
+        `path` is an fnmatch pattern; `operation` a name or several, compared loosely; `resource` an id (the
+        calls that named it in their path, or that a read by id answered with it); `since` a sequence number
+        (entries are in sequence order, so only the newer ones are visited)."""
         if operation is None:
             wanted = None
         else:
             wanted = {squash(operation)} if isinstance(operation, str) else {squash(name) for name in operation}
-        for entry in self.entries:
-            if type(entry) is tuple:
-                entry = Entry(*entry[:4], entry[4].decode("latin-1"), *entry[5:])
-            if since is not None and entry.seq <= since:
+        records: Iterable[tuple] = self.entries
+        if since is not None:
+            newer = []
+            for record in reversed(self.entries):
+                if record[0] <= since:
+                    break
+                newer.append(record)
+            newer.reverse()
+            records = newer
+        for record in records:  # the fields by position: Entry's order, which answered() keeps
+            if vendor is not None and record[5] != vendor:
                 continue
-            if vendor is not None and entry.vendor != vendor:
+            if wanted is not None and (record[6] is None or squash(record[6]) not in wanted):
                 continue
-            if wanted is not None and (entry.operation is None or squash(entry.operation) not in wanted):
+            if method is not None and record[2] != method.upper():
                 continue
-            if method is not None and entry.method != method.upper():
+            if path is not None and not fnmatch.fnmatchcase(record[3], path):
                 continue
-            if path is not None and not fnmatch.fnmatchcase(entry.path, path):
+            if status is not None and record[7] != status:
                 continue
-            if status is not None and entry.status != status:
+            if resource is not None and record[10] != resource and resource not in record[3].split("/"):
                 continue
-            yield entry
+            yield record
+
+
+def as_entry(record: tuple) -> Entry:
+    """A stored record as an Entry (answered() stores plain tuples with the query still bytes)."""
+    if type(record) is Entry:
+        return record
+    return Entry(*record[:4], record[4].decode("latin-1"), *record[5:])
 
 
 def squash(name: str) -> str:

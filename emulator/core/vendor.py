@@ -1,8 +1,8 @@
 """What a vendor package declares about itself, so the app, faults, scenarios and docs need no list of vendors.
 
 Each package under emulator/vendors exports one `VENDOR`: its name and path prefix, its operation table, how a
-request's caller is found, how results and errors are rendered, the error codes a fault may name, and its
-section of a scenario file. Adding a vendor is adding a package (see the registry); nothing in emulator/core or
+request's caller is found, how results and errors are rendered, the error codes a fault may name, its section
+of a scenario file, and its kinds of stateful resource (for the inspector). Adding a vendor is adding a package (see the registry); nothing in emulator/core or
 emulator/app.py names one.
 """
 
@@ -19,6 +19,7 @@ from emulator.core.errors import ApiError
 from emulator.core.journal import squash
 from emulator.core.namespace import resolve_name
 from emulator.core.operations import Call, Operation, json_answer
+from emulator.core.resources import ResourceKind
 
 if TYPE_CHECKING:  # pragma: no cover
     from emulator.core.namespace import Namespace
@@ -57,6 +58,8 @@ class Vendor:
     max_body: int | None = None  # the vendor's own limit on a request body (bytes), if it documents one
     scenario_section: type[BaseModel] | None = None  # the model of the vendor's section of a scenario file
     load_scenario: Callable[["Namespace", Any], None] | None = None  # loads that section into a namespace
+    # The kinds of stateful resource it stores, each caught up by the vendor's own code (the inspector lists them).
+    resources: tuple[ResourceKind, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.owns:

@@ -1,8 +1,10 @@
 """DigitalOcean as the app sees it: prefix, operation table, caller, envelopes and scenario section."""
 
 from emulator.core.http import bearer_token
+from emulator.core.resources import ResourceKind
 from emulator.core.vendor import Vendor
-from emulator.vendors.digitalocean import PREFIX, errors, routes, scenario
+from emulator.vendors.digitalocean import PREFIX, errors, model_eval, routes, scenario, service
+from emulator.vendors.digitalocean.records import MODEL_RUN_LIFECYCLE, RUN_LIFECYCLE
 
 VENDOR = Vendor(
     name="digitalocean",
@@ -16,4 +18,11 @@ VENDOR = Vendor(
     error_codes=errors.ERROR_CODES,
     scenario_section=scenario.Section,
     load_scenario=scenario.load,
+    resources=(
+        ResourceKind("evaluation_run", service.runs, RUN_LIFECYCLE,
+                     lambda ns, run: service.sync(service.Caller(ns=ns, token=""), run),
+                     created=lambda run: run.queued_at),
+        ResourceKind("model_run", model_eval.model_runs, MODEL_RUN_LIFECYCLE,
+                     lambda ns, run: model_eval.sync(service.Caller(ns=ns, token=""), run)),
+    ),
 )

@@ -1,8 +1,10 @@
 """Mistral observability as the app sees it: prefix, operation table, caller, envelopes and scenario section."""
 
 from emulator.core.http import bearer_token
+from emulator.core.resources import ResourceKind
 from emulator.core.vendor import CoreCodes, Vendor
-from emulator.vendors.mistral import PREFIX, errors, routes, scenario
+from emulator.vendors.mistral import PREFIX, datasets, errors, routes, scenario, service
+from emulator.vendors.mistral.records import CAMPAIGN_LIFECYCLE, IMPORT_LIFECYCLE
 
 VENDOR = Vendor(
     name="mistral",
@@ -18,4 +20,10 @@ VENDOR = Vendor(
     empty_body=None,  # no body where the operation takes one is 422 (body: Input should be a valid dictionary...)
     scenario_section=scenario.Section,
     load_scenario=scenario.load,
+    resources=(
+        ResourceKind("campaign", service.campaigns, CAMPAIGN_LIFECYCLE,
+                     lambda ns, campaign: service.sync_campaign(service.Caller(ns=ns, token=""), campaign)),
+        ResourceKind("import_task", datasets.tasks, IMPORT_LIFECYCLE,
+                     lambda ns, task: datasets.sync_task(service.Caller(ns=ns, token=""), task)),
+    ),
 )

@@ -2,8 +2,10 @@
 
 from typing import Mapping
 
+from emulator.core.resources import ResourceKind
 from emulator.core.vendor import CoreCodes, Vendor
-from emulator.vendors.qianfan import LEGACY_PREFIX, V2_PATH, auth, errors, routes, scenario
+from emulator.vendors.qianfan import LEGACY_PREFIX, V2_PATH, auth, errors, routes, scenario, service
+from emulator.vendors.qianfan.records import EXPORT_LIFECYCLE, TASK_LIFECYCLE
 
 
 def access_key(headers: Mapping[str, str]) -> str | None:
@@ -31,4 +33,9 @@ VENDOR = Vendor(
     max_body=routes.MAX_BODY,
     scenario_section=scenario.Section,
     load_scenario=scenario.load,
+    resources=(
+        ResourceKind("task", service.tasks, TASK_LIFECYCLE, service.catch_up),
+        ResourceKind("export", service.exports, EXPORT_LIFECYCLE,
+                     lambda ns, export: EXPORT_LIFECYCLE.catch_up(export, ns.now())),
+    ),
 )
