@@ -108,9 +108,15 @@ def test_every_vendor_lists_its_kinds_caught_up(client):
     made = client.post(f"/v1/observability/datasets/{dataset.id}/imports/from-explorer",
                        json={"completion_event_ids": [event.event_id]}, headers=bearer)
     assert made.status_code == 202, made.text
+    # DigitalOcean builds datasets only from uploads: presign, upload, then create.
+    presigned = client.post("/v2/gen-ai/model_evaluation/datasets/file_upload_presigned_urls", headers=bearer,
+                            json={"files": [{"file_name": "prompts.csv", "file_size": "64"}]}).json()["uploads"][0]
+    uploaded = client.put(presigned["presigned_url"].removeprefix("http://testserver"),
+                          content=b"query,expected_response\nQuestion 1?,Answer 1\n")
+    assert uploaded.status_code == 200, uploaded.text
     data = client.post("/v2/gen-ai/evaluation_datasets", headers=bearer, json={
-        "name": "prompts.jsonl", "dataset_type": "EVALUATION_DATASET_TYPE_MODEL",
-        "file_upload_dataset": {"stored_object_key": "m/prompts", "size_in_bytes": "480"}}).json()
+        "name": "prompts.csv", "dataset_type": "EVALUATION_DATASET_TYPE_MODEL",
+        "file_upload_dataset": {"stored_object_key": presigned["object_key"], "size_in_bytes": "64"}}).json()
     judge, candidate = list(KNOWN_MODELS)[:2]
     made = client.post("/v2/gen-ai/model_evaluation_runs", headers=bearer, json={
         "name": "nightly", "dataset_uuid": data["evaluation_dataset_uuid"], "candidate_model_uuid": candidate,
