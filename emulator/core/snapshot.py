@@ -26,20 +26,74 @@ class SnapshotError(ValueError):
     """A snapshot that cannot be read: wrong format, or a value this emulator does not know."""
 
 
+_ATOMS = frozenset({type(None), bool, int, float, str})
+_CLASSES: dict[type, tuple[str, tuple[str, ...]]] = {}  # a record type -> ($type, the fields kept)
+
+
+def _class_info(cls: type) -> tuple[str, tuple[str, ...]]:
+    """A record type's tag and the fields the codec keeps: all but those marked derived
+    (`field(metadata={"derived": True})`: a cache of the record's own rendering, rebuilt on demand)."""
+    found = _CLASSES.get(cls)
+    if found is None:
+        names = tuple(f.name for f in dataclasses.fields(cls) if not f.metadata.get("derived"))
+        found = _CLASSES[cls] = (f"{cls.__module__}:{cls.__qualname__}", names)
+    return found
+
+
 class _Encoder:
+    """Dispatch on the exact type first (records are mostly atoms, lists and str-keyed dicts), so a record
+    costs a few microseconds: persistence encodes every changed record as it goes."""
+
     def __init__(self) -> None:
         self.refs: dict[int, int] = {}
 
     def encode(self, value: Any) -> Any:
-        if value is None or isinstance(value, (bool, int, float, str)):
+        kind = type(value)
+        if kind in _ATOMS:
+            return value
+        if kind is list:
+            encode = self.encode
+            return [v if type(v) in _ATOMS else encode(v) for v in value]
+        if kind is dict:
+            return self._dict(value)
+        if kind is tuple:
+            return {"$tuple": [self.encode(v) for v in value]}
+        if kind in _CLASSES or (dataclasses.is_dataclass(value) and not isinstance(value, type)):
+            return self._record(value)
+        return self._other(value)
+
+    def _dict(self, value: dict) -> Any:
+        body = {}
+        encode = self.encode
+        for k, v in value.items():
+            if type(k) is not str:
+                return {"$pairs": [[encode(k), encode(v)] for k, v in value.items()]}
+            body[k] = v if type(v) in _ATOMS else encode(v)
+        for k in body:
+            if k.startswith("$"):
+                return {"$dict": body}
+        return body
+
+    def _record(self, value: Any) -> Any:
+        seen = self.refs.get(id(value))
+        if seen is not None:
+            return {"$ref": seen}
+        self.refs[id(value)] = number = len(self.refs)
+        tag, names = _class_info(type(value))
+        encode = self.encode
+        fields = {}
+        for name in names:
+            v = getattr(value, name)
+            fields[name] = v if type(v) in _ATOMS else encode(v)
+        return {"$type": tag, "$id": number, "fields": fields}
+
+    def _other(self, value: Any) -> Any:
+        if isinstance(value, (bool, int, float, str)):  # subclasses (an enum of str): as their base value
             return value
         if isinstance(value, list):
             return [self.encode(v) for v in value]
         if isinstance(value, dict):
-            if all(isinstance(k, str) for k in value):
-                body = {k: self.encode(v) for k, v in value.items()}
-                return {"$dict": body} if any(k.startswith("$") for k in value) else body
-            return {"$pairs": [[self.encode(k), self.encode(v)] for k, v in value.items()]}
+            return self._dict(value)
         if isinstance(value, tuple):
             return {"$tuple": [self.encode(v) for v in value]}
         if isinstance(value, (set, frozenset)):
@@ -51,14 +105,6 @@ class _Encoder:
             return {"$range": [value.start, value.stop, value.step]}
         if type(value) is SortedList:  # an ordered index a vendor keeps (a key function could not be encoded)
             return {"$sortedlist": [self.encode(v) for v in value]}
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            seen = self.refs.get(id(value))
-            if seen is not None:
-                return {"$ref": seen}
-            self.refs[id(value)] = number = len(self.refs)
-            cls = type(value)
-            fields = {f.name: self.encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
-            return {"$type": f"{cls.__module__}:{cls.__qualname__}", "$id": number, "fields": fields}
         raise SnapshotError(f"cannot snapshot a {type(value).__name__}")
 
 

@@ -60,6 +60,9 @@ class Vendor:
     load_scenario: Callable[["Namespace", Any], None] | None = None  # loads that section into a namespace
     # The kinds of stateful resource it stores, each caught up by the vendor's own code (the inspector lists them).
     resources: tuple[ResourceKind, ...] = ()
+    # Called with each namespace the server restores from its saved state at start (serve --state-dir/--import),
+    # to rebuild what the vendor keeps per process rather than per namespace (DigitalOcean's presigned URL table).
+    restored: Callable[["Namespace"], None] | None = None
 
     def __post_init__(self) -> None:
         if not self.owns:

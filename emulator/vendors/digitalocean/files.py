@@ -14,7 +14,8 @@ seed, and forging one takes the namespace's name, which is its credential anyway
 HMAC-SHA256 over (method, key, expires) with that key. A handle is looked up in a process-wide table filled when
 a URL is made (one-way from one namespace name, a handle never stands for two), then the request's world must
 hold that namespace with that handle: a lookup never creates a namespace, and a URL made before a restart is
-refused until the namespace makes a new one.
+refused until the namespace makes a new one, unless the server restored the namespace from its saved state
+(serve --state-dir): `restored` puts the handles of restored namespaces back.
 
 A URL expires by its namespace's clock (the clock its `expires_at` is reported in); it is valid up to and
 including the second in `expires` (the reported expires_at rounded up to a whole second).
@@ -34,6 +35,7 @@ from emulator.vendors.digitalocean import PREFIX
 
 ROOT = PREFIX + "/_emulator/files/"
 MAX_KEY_BYTES = 1024  # S3's (and so Spaces') limit on an object key, in UTF-8 bytes
+PRESIGNED = "digitalocean.presigned"  # the collection of object keys handed out (service.presigned)
 HANDLES: dict[str, str] = {}  # handle -> namespace name, for every namespace that made a URL in this process
 
 
@@ -62,6 +64,12 @@ def namespace_of(world: World, grant: Grant, method: str, key: str) -> Namespace
         return None
     expected = signature(ns, method, key, grant.expires).encode()
     return ns if hmac.compare_digest(expected, grant.signature.encode()) else None
+
+
+def restored(ns: Namespace) -> None:
+    """A namespace restored at start answers the URLs it handed out before (its handle is derived, not random)."""
+    if len(ns.store.collection(PRESIGNED, immutable=True)):
+        HANDLES[handle(ns)] = ns.name
 
 
 def expiry(expires_at: float) -> int:

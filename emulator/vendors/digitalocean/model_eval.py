@@ -36,6 +36,7 @@ from emulator.vendors.digitalocean.records import (
 )
 from emulator.vendors.digitalocean.service import (
     Caller,
+    cached,
     custom_metrics,
     datasets,
     metric,
@@ -373,11 +374,7 @@ def scored(c: Caller, run: ModelRun) -> dict[str, Any] | None:
     """Per-row results and the summary of a finished run (None before): derived, cached per run."""
     if run.status not in (M_SUCCESSFUL, M_PARTIAL):
         return None
-    cache = c.ns.extras.setdefault("digitalocean.model_results", {})
-    found = cache.get(run.eval_run_uuid)
-    if found is None:
-        found = cache[run.eval_run_uuid] = _score(c, run)
-    return found
+    return cached(c.ns, "digitalocean.model_results", run.eval_run_uuid, lambda: _score(c, run))
 
 
 def _score(c: Caller, run: ModelRun) -> dict[str, Any]:

@@ -177,6 +177,24 @@ class Dataset:
         return bool(self.rows) and all(row.get("ground_truth") for row in self.rows)
 
 
+@dataclass(slots=True)
+class Presigned:
+    """An object key a presign operation handed out, by key: what the file was called and when its URL expires."""
+
+    object_key: str
+    file_name: str
+    expires_at: float
+
+
+@dataclass(slots=True, eq=False)
+class Upload:
+    """A file PUT to a presigned URL, by object key (a later PUT to the same URL replaces it)."""
+
+    object_key: str
+    text: str
+    size: int
+
+
 # ---- test cases ---------------------------------------------------------------------------------------------
 
 

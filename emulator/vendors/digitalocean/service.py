@@ -46,8 +46,10 @@ from emulator.vendors.digitalocean.records import (
     Dataset,
     EvaluationRun,
     Metric,
+    Presigned,
     TestCase,
     TestCaseVersion,
+    Upload,
     stable_uuid,
 )
 
@@ -55,6 +57,7 @@ UPLOAD_LIMIT_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 1000
 URL_TTL_SECONDS = 3600
 DEFAULT_THRESHOLD_PCT = 80
+RESULTS_KEPT = 1000  # finished runs whose derived results a namespace keeps (ns.cache)
 
 
 @dataclass(slots=True, eq=False)  # not frozen: a frozen dataclass costs 1.5 us more to make, per request
@@ -128,14 +131,26 @@ def runs(ns: Namespace) -> Collection[EvaluationRun]:
     })
 
 
-def uploads(ns: Namespace) -> dict[str, dict[str, Any]]:
-    """Files PUT to presigned URLs, by object key: {"text", "size"}."""
-    return ns.extras.setdefault("digitalocean.uploads", {})
+def uploads(ns: Namespace) -> Collection[Upload]:
+    """Files PUT to presigned URLs, by object key (a collection, not ns.extras: they hold whole files)."""
+    return ns.store.collection("digitalocean.uploads")
 
 
-def presigned(ns: Namespace) -> dict[str, dict[str, Any]]:
-    """Object keys handed out by the presign operations: {"file_name", "expires_at"}."""
-    return ns.extras.setdefault("digitalocean.presigned", {})
+def presigned(ns: Namespace) -> Collection[Presigned]:
+    """Object keys handed out by the presign operations, by key (one per file presigned: it grows)."""
+    return ns.store.collection(presigned_files.PRESIGNED, immutable=True)
+
+
+def cached(ns: Namespace, name: str, key: str, make: Any) -> Any:
+    """`make()` kept in ns.cache[name][key]: derived results (rebuilt on demand, never saved), the most recently
+    made RESULTS_KEPT of each kind per namespace."""
+    kept = ns.cache.setdefault(name, {})
+    found = kept.get(key)
+    if found is None:
+        found = kept[key] = make()
+        if len(kept) > RESULTS_KEPT:
+            del kept[next(iter(kept))]
+    return found
 
 
 # ---- metrics ------------------------------------------------------------------------------------------------
@@ -167,7 +182,7 @@ def presign(c: Caller, body: wire.PresignFiles, route: str) -> dict[str, Any]:
     out = []
     for f in files:
         key = f"{route}/{c.new_uuid()}/{f.file_name}"
-        presigned(c.ns)[key] = {"file_name": f.file_name, "expires_at": expires}
+        presigned(c.ns).add(key, Presigned(key, f.file_name, expires))
         out.append({"object_key": key, "original_file_name": f.file_name, "expires_at": expires,
                     "presigned_url": file_url(c, "PUT", key, expires)})
     return {"request_id": c.new_uuid(), "uploads": out}
@@ -180,7 +195,7 @@ def file_url(c: Caller, method: str, key: str, expires: float) -> str:
 
 def store_upload(ns: Namespace, key: str, data: bytes) -> None:
     """A PUT to a presigned URL: the key must have been handed out, the file is kept for create_dataset."""
-    if key not in presigned(ns):
+    if presigned(ns).get(key) is None:
         raise ApiError("forbidden", f"no presigned upload for object key {key!r} in this namespace")
     if len(data) > UPLOAD_LIMIT_BYTES:
         raise ApiError("payload_too_large", f"uploads are limited to {UPLOAD_LIMIT_BYTES} bytes")
@@ -188,7 +203,11 @@ def store_upload(ns: Namespace, key: str, data: bytes) -> None:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise invalid("the uploaded file is not UTF-8 text") from None
-    uploads(ns)[key] = {"text": text, "size": len(data)}
+    found = uploads(ns).get(key)
+    if found is None:
+        uploads(ns).add(key, Upload(key, text, len(data)))
+    else:
+        found.text, found.size = text, len(data)
 
 
 def rows_from_csv(text: str) -> list[dict[str, str]]:
@@ -221,17 +240,17 @@ def create_dataset(c: Caller, body: wire.CreateDataset) -> Dataset:
     uploaded = uploads(c.ns).get(key)
     if uploaded is None:
         why = ("nothing was uploaded to its presigned URL (an upload that was refused or came after the URL"
-               " expired does not count)") if key in presigned(c.ns) else "no presign operation handed it out"
+               " expired does not count)") if presigned(c.ns).get(key) else "no presign operation handed it out"
         raise unprocessable(f"file_upload_dataset.stored_object_key: no file was uploaded at {key!r}: {why}."
                             " PUT the file to the presigned URL first.")
-    rows = rows_from_csv(uploaded["text"])
+    rows = rows_from_csv(uploaded.text)
     dataset_uuid = c.new_uuid()
     dataset = Dataset(
         dataset_uuid=dataset_uuid, dataset_name=name,
         dataset_type=body.dataset_type or "EVALUATION_DATASET_TYPE_UNKNOWN",
         dataset_paradigm=body.dataset_paradigm or "EVALUATION_DATASET_PARADIGM_SINGLE_TURN",
-        file_size=uploaded["size"], stored_object_key=key, rows=rows, created_at=c.now,
-        original_file_name=source.original_file_name or presigned(c.ns)[key]["file_name"],
+        file_size=uploaded.size, stored_object_key=key, rows=rows, created_at=c.now,
+        original_file_name=source.original_file_name or presigned(c.ns).get(key).file_name,
     )
     return datasets(c.ns).add(dataset_uuid, dataset)
 
@@ -484,15 +503,11 @@ def list_runs_by_test_case(c: Caller, test_case_uuid: str, version: int | None) 
 def outcome(c: Caller, run: EvaluationRun) -> dict[str, Any] | None:
     """Scores of a finished run: {"prompts", "run_level", "star", "pass_status"}; None until it has them.
 
-    Derived from the seed, the dataset rows and the metrics; cached per run (rebuildable, so not a record).
+    Derived from the seed, the dataset rows and the metrics; cached per run in ns.cache (rebuildable).
     """
     if run.status not in (SUCCESSFUL, PARTIAL):
         return None
-    cache = c.ns.extras.setdefault("digitalocean.results", {})
-    found = cache.get(run.evaluation_run_uuid)
-    if found is None:
-        found = cache[run.evaluation_run_uuid] = _score(c, run)
-    return found
+    return cached(c.ns, "digitalocean.results", run.evaluation_run_uuid, lambda: _score(c, run))
 
 
 def _score(c: Caller, run: EvaluationRun) -> dict[str, Any]:

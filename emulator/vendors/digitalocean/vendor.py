@@ -3,7 +3,7 @@
 from emulator.core.http import bearer_token
 from emulator.core.resources import ResourceKind
 from emulator.core.vendor import Vendor
-from emulator.vendors.digitalocean import PREFIX, errors, model_eval, routes, scenario, service
+from emulator.vendors.digitalocean import PREFIX, errors, files, model_eval, routes, scenario, service
 from emulator.vendors.digitalocean.records import MODEL_RUN_LIFECYCLE, RUN_LIFECYCLE
 
 VENDOR = Vendor(
@@ -25,4 +25,5 @@ VENDOR = Vendor(
         ResourceKind("model_run", model_eval.model_runs, MODEL_RUN_LIFECYCLE,
                      lambda ns, run: model_eval.sync(service.Caller(ns=ns, token=""), run)),
     ),
+    restored=files.restored,
 )

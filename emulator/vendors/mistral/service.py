@@ -70,7 +70,7 @@ def new_uuid(ns: Namespace) -> str:
 
 
 def events(ns: Namespace) -> Collection[Event]:
-    return ns.store.collection("mistral.events")
+    return ns.store.collection("mistral.events", immutable=True)  # an event never changes once stored
 
 
 def judges(ns: Namespace) -> Collection[Judge]:
@@ -82,7 +82,8 @@ def campaigns(ns: Namespace) -> Collection[Campaign]:
 
 
 def _cache(ns: Namespace) -> dict[str, Any]:
-    return ns.extras.setdefault("mistral", {})
+    """Derived data (the event order, each event's words), rebuilt from the records: ns.cache, never saved."""
+    return ns.cache.setdefault("mistral", {})
 
 
 EventKey = tuple[int, str]  # (-created_at in microseconds, event_id): newest first, then by id
@@ -93,7 +94,7 @@ def event_key(event: Event) -> EventKey:
 
 
 def event_order(ns: Namespace) -> SortedList:
-    """Events ordered newest first: a cache in ns.extras, rebuilt from the records when it is missing or stale."""
+    """Events ordered newest first: a cache in ns.cache, rebuilt from the records when it is missing or stale."""
     cache = _cache(ns)
     order = cache.get("event_order")
     store = events(ns)

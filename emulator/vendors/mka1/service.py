@@ -82,7 +82,7 @@ def suites(ns: Namespace) -> Collection[Suite]:
 
 
 def versions(ns: Namespace) -> Collection[SuiteVersion]:
-    return ns.store.collection("mka1.suite_versions", BY_SUITE)
+    return ns.store.collection("mka1.suite_versions", BY_SUITE, immutable=True)  # a version never changes
 
 
 def runs(ns: Namespace) -> Collection[Run]:
