@@ -8,9 +8,10 @@ envelope of the vendor whose path was used, never Starlette's default body or a 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
-from typing import Iterable
+from typing import AsyncIterator, Iterable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -46,10 +47,12 @@ class EmulatorApp(Starlette):
             log.exception("unhandled error on %s %s", request.method, request.url.path)
             return control.render_error(ApiError("internal", "the emulator hit an internal error; see its log"))
 
-        super().__init__(routes=control.routes(), exception_handlers={HTTPException: http_error, Exception: crash})
+        super().__init__(routes=control.routes(), exception_handlers={HTTPException: http_error, Exception: crash},
+                         lifespan=_lifespan)
         self.operations = Router(served)
         self.state.world = world
         self.state.vendors = served
+        self.state.persistence = None  # a core.persistence.Persistence when serve saves or exports the state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -73,6 +76,19 @@ class EmulatorApp(Starlette):
             return True
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         return world.controls(headers)
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: "EmulatorApp") -> AsyncIterator[None]:
+    """Start and stop the saving of the state with the server (serve --state-dir, --export-on-exit)."""
+    persistence = app.state.persistence
+    if persistence is not None:
+        await persistence.start()
+    try:
+        yield
+    finally:
+        if persistence is not None:
+            await persistence.stop()
 
 
 def build_app(settings: Settings | None = None, scenario_files: Iterable[str | Path] = (),

@@ -86,6 +86,13 @@ SERVE_OPTIONS = (
                            "https)", _flag, switch=True),
     Option("--tls-ca-file", None, "with --tls: where to write the CA certificate clients verify (default: a "
                                   "temporary file, named at start)", metavar="PATH"),
+    Option("--state-dir", None, "keep every namespace's state in DIR: restored at start, saved as it changes (a "
+                                "kill -9 loses at most the last 50 ms); see Persistence in the README",
+           metavar="DIR"),
+    Option("--import", None, "restore the state saved in DIR at start, without ever writing to DIR",
+           metavar="DIR"),
+    Option("--export-on-exit", None, "save every namespace's state to DIR at a clean stop (SIGTERM, Ctrl-C); "
+                                     "serve --state-dir or --import DIR restores it", metavar="DIR"),
     Option("--exit-with-pid", None, "stop when process PID ends (the pytest plugin's shared server uses it)", int,
            metavar="PID"),
 )
@@ -228,10 +235,29 @@ def serve(args: argparse.Namespace) -> int:
               "so that only its holders can use the control API and name namespaces (see SECURITY in the docs)",
               file=sys.stderr)
         return 2
+    state_dir, import_dir, export_dir = args.state_dir, vars(args)["import"], args.export_on_exit
+    if state_dir and import_dir:
+        print("error: --state-dir already restores its state at start: give --state-dir or --import, not both",
+              file=sys.stderr)
+        return 2
+    if state_dir and export_dir and os.path.abspath(state_dir) == os.path.abspath(export_dir):
+        print("error: --state-dir is saved as it changes: --export-on-exit to the same directory is not needed",
+              file=sys.stderr)
+        return 2
     try:
         app = build_app(Settings(seed=args.seed, clock_mode=args.clock), args.scenario)
     except ScenarioError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    from emulator.core import persistence
+    from emulator.core.statefiles import StateError
+
+    try:
+        app.state.persistence, saved = persistence.configure(
+            app.state.world, app.state.vendors, __version__, state_dir=state_dir, import_dir=import_dir,
+            export_dir=export_dir)
+    except (StateError, OSError) as exc:
+        print(f"error: the saved state cannot be used: {exc}", file=sys.stderr)
         return 2
     world = app.state.world
     world.log_requests, world.control_token = args.log_requests, args.control_token
@@ -268,7 +294,7 @@ def serve(args: argparse.Namespace) -> int:
             logging.getLogger("emulator.requests").addHandler(handler)
     shown = f"[{args.host}]" if ":" in args.host else args.host
     url = f"{'https' if args.tls else 'http'}://{shown}:{port}"
-    print("\n".join(summary(app, url, args)), flush=True)
+    print("\n".join(summary(app, url, args) + saved), flush=True)
     if files is not None:
         print(f"TLS CA certificate: {files.ca_file}", flush=True)
     if args.exit_with_pid:

@@ -66,6 +66,6 @@ def uvicorn_config(app: Any, *, log_level: str, limits: Limits, tls: dict[str, s
     import uvicorn
 
     protocol = guarded_protocol(limits)
-    return uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="off", http=protocol or "auto",
+    return uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on", http=protocol or "auto",
                           timeout_keep_alive=int(max(1, limits.keep_alive)), limit_concurrency=limits.max_connections,
                           **tls)

@@ -126,12 +126,19 @@ Handler = Callable[[Request], Awaitable[Any]]
 
 
 def endpoint(handler: Handler, status: int = 200):
-    """Answers the handler's value as JSON, and any ApiError in the control envelope."""
+    """Answers the handler's value as JSON, and any ApiError in the control API's envelope. While the state
+    persists, the request's namespace is marked changed: control calls move clocks, edit faults, catch records up."""
     async def call(request: Request) -> Response:
         try:
             result = await handler(request)
         except ApiError as error:
             return render_error(error)
+        finally:
+            world = request.app.state.world
+            if world.changed is not None:
+                ns = world.namespaces.get(_name(request))
+                if ns is not None:
+                    world.changed.add(ns)
         return result if isinstance(result, Response) else _json(result, status)
     return call
 
@@ -348,7 +355,7 @@ async def import_snapshot(request: Request) -> Any:
         ns = await asyncio.to_thread(lambda: snapshot.restore(name, loads(raw) if raw else None))
     except snapshot.SnapshotError as exc:
         raise ApiError("invalid_request", f"snapshot: {exc}") from None
-    world.namespaces[name] = ns
+    world.put(ns)
     return {"namespace": ns.name, "clock": clock_state(ns)}
 
 

@@ -61,6 +61,23 @@ class Clock:
         self._rebase()
         self.mode = mode
 
+    def position(self) -> tuple[str, float, float]:
+        """What changes only when the clock is moved or switched, not as time passes (to notice a move)."""
+        return self.mode, self._base, self._anchor
+
+    def saved(self) -> dict[str, object]:
+        """The clock as the saved state keeps it: its mode, its time, and the host's time then."""
+        return {"mode": self.mode, "now": self.now(), "wall": time.time()}
+
+    @classmethod
+    def from_saved(cls, saved: dict) -> "Clock":
+        """A saved clock carrying on: a manual one from exactly where it was, a realtime one from there plus the
+        time the server was stopped (it follows the wall clock, as it did before the stop)."""
+        now = float(saved["now"])
+        if saved["mode"] == "realtime":
+            now += max(0.0, time.time() - float(saved["wall"]))
+        return cls(str(saved["mode"]), min(now, LATEST))
+
 
 def wall_now() -> float:
     """The host's wall-clock time, for checks against a client's own clock (a signature's timestamp); never for

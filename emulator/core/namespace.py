@@ -95,6 +95,10 @@ class World:
     # When set (serve --control-token; required off loopback), the control API and naming a namespace by header
     # need it in the X-Emulator-Control-Token header.
     control_token: str | None = None
+    # While the server persists its state (serve --state-dir; core.persistence): the namespaces changed since the
+    # persistence last looked, made, replaced or dropped ones included. None when nothing persists: then marking
+    # a namespace costs one `is None` test.
+    changed: set[Namespace] | None = None
 
     def controls(self, headers: Any) -> bool:
         """Whether a request may use the control API and name namespaces by header."""
@@ -109,7 +113,18 @@ class World:
         if ns is None:
             self.check_room(name)
             ns = self.namespaces[name] = Namespace(name, self.overrides.get(name, self.settings))
+            if self.changed is not None:
+                self.changed.add(ns)
         return ns
+
+    def put(self, ns: Namespace, settings: Settings | None = None) -> None:
+        """Put `ns` in place of whatever its name held, at once (a scenario also sets what its name starts from
+        after a reset)."""
+        if settings is not None:
+            self.overrides[ns.name] = settings
+        self.namespaces[ns.name] = ns
+        if self.changed is not None:
+            self.changed.add(ns)
 
     def check_room(self, name: str) -> None:
         """Refuse a new namespace past the cap (ApiError `unavailable`, in the caller's envelope)."""
@@ -123,7 +138,9 @@ class World:
         return self.namespaces.get(name) or Namespace(name, self.overrides.get(name, self.settings))
 
     def reset(self, name: str) -> None:
-        self.namespaces.pop(name, None)
+        dropped = self.namespaces.pop(name, None)
+        if dropped is not None and self.changed is not None:
+            self.changed.add(dropped)
 
 
 def resolve_name(headers: Any, credential: str | None) -> str:

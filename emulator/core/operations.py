@@ -313,6 +313,9 @@ def record(call: Call, response: Response) -> None:
     now = ns.clock.now() if ns is not None else None
     if ns is not None:
         ns.journal.answered(now, call, status, name)
+        changed = call.world.changed
+        if changed is not None:  # the state persists (core.persistence): this namespace has news
+            changed.add(ns)
     if call.world.log_requests:
         log_request(call, name, status, now)
 

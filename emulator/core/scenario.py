@@ -416,8 +416,7 @@ def build(world: World, scenario: Scenario, vendors: Iterable["Vendor"], *, name
 def install(world: World, built: Built) -> Namespace:
     """Put a built namespace in place of whatever its name held, at once."""
     world.check_room(built.name)
-    world.overrides[built.name] = built.settings
-    world.namespaces[built.name] = built.namespace
+    world.put(built.namespace, built.settings)
     return built.namespace
 
 

@@ -213,7 +213,7 @@ def export_namespace(ns: "Namespace") -> dict[str, Any]:
 def import_namespace(world: "World", name: str, snapshot: Any) -> "Namespace":
     """Replace namespace `name` with a snapshot's state (any namespace's snapshot may be restored anywhere)."""
     ns = restore(name, snapshot)
-    world.namespaces[name] = ns
+    world.put(ns)
     return ns
 
 

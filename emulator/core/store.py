@@ -202,11 +202,15 @@ class Store:
             found[name] = sum(1 for *_, live in entries if live)
         return found
 
-    def export(self) -> dict[str, Any]:
-        """Every collection's entries and the next sequence number (which this skips: gaps are harmless)."""
+    def records(self) -> dict[str, list[tuple[str, int, Any, bool]]]:
+        """Every collection's entries (of those restored but not opened yet too)."""
         collections = {name: c.entries() for name, c in self._collections.items()}
         collections.update(self._pending)
-        return {"next": next(self._sequence), "collections": collections}
+        return collections
+
+    def export(self) -> dict[str, Any]:
+        """Every collection's entries and the next sequence number (which this skips: gaps are harmless)."""
+        return {"next": next(self._sequence), "collections": self.records()}
 
     @classmethod
     def restored(cls, state: dict[str, Any]) -> "Store":
