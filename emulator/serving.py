@@ -5,6 +5,10 @@ has no deadline for a request's headers, so a slowloris client (a header byte a 
 its buffers forever. `GuardedHttp` adds both: a connection must start a request within `keep_alive` seconds of
 opening (or of its last response), and finish the request's headers within `header_timeout` seconds of starting
 it. `max_connections` caps concurrent connections (uvicorn answers 503 past it).
+
+A clean stop (SIGTERM, Ctrl-C) waits at most STOP_GRACE seconds for connections to close: over TLS, uvloop waits
+30 s for a client that keeps an idle connection open to answer the TLS close, and the state is saved (the
+lifespan's shutdown) only after that wait.
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from typing import Any
+
+
+STOP_GRACE = 3  # seconds
 
 
 @dataclass(frozen=True)
@@ -68,4 +75,4 @@ def uvicorn_config(app: Any, *, log_level: str, limits: Limits, tls: dict[str, s
     protocol = guarded_protocol(limits)
     return uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on", http=protocol or "auto",
                           timeout_keep_alive=int(max(1, limits.keep_alive)), limit_concurrency=limits.max_connections,
-                          **tls)
+                          timeout_graceful_shutdown=STOP_GRACE, **tls)
