@@ -182,6 +182,8 @@ def build_namespace(loaded: statefiles.Loaded) -> Namespace:
             except snapshot.SnapshotError as exc:
                 raise StateError(f"{where}: record {ident!r} of {name}: {exc}") from None
             collections.setdefault(name, []).append((ident, seq, record, live))
+        for entries in collections.values():  # in the order they were added, as the store had them
+            entries.sort(key=lambda entry: entry[1])
         top = max((seq for seq, _, _ in loaded.records.values()), default=0)
         ns.store = Store.restored({"next": max(int(state["next"]), top + 1), "collections": collections})
         journal = ns.journal = Journal()
