@@ -30,6 +30,14 @@ What is measured, and why:
    DescribeEvalTask with a real bce-auth-v1 signature (the emulator verifies
    it on every request), a Mistral chat-completion event fetch and a
    DigitalOcean test-case GET.
+6. What saving the state costs (``serve --state-dir``): two fresh emulator
+   processes, one saving its state in a temporary directory, take the same
+   load in interleaved rounds.  The mutating load is "POST a run" (every
+   request makes a run: a record to encode and append within 50 ms, logs
+   merged into a growing base as they pile up); target >= 0.8x the
+   throughput without saving.  The same servers then take "GET a run", which
+   changes no record but is still noted (a read may change state), to show
+   reads are unaffected (target >= 0.9x).
 
 Load comes from ``wrk`` when it is on PATH (one thread, a fixed number of
 keep-alive connections, a Lua ``done`` hook that dumps the latency
@@ -549,11 +557,12 @@ def _health_ok(body: bytes) -> bool:
     return isinstance(data, dict) and data.get("status") == "ok"
 
 
-def start_emulator(log_dir: str) -> tuple:
+def start_emulator(log_dir: str, *options: str,
+                   name: str = "emulator") -> tuple:
     port = free_port()
     cmd = [sys.executable, "-m", "emulator", "serve", "--host", HOST,
-           "--port", str(port), "--clock", "manual"]
-    server = Server("emulator", cmd, port, log_dir)
+           "--port", str(port), "--clock", "manual", *options]
+    server = Server(name, cmd, port, log_dir)
     seconds = server.wait_ready("/_emulator/health", _health_ok)
     return server, seconds
 
@@ -744,6 +753,74 @@ def other_reads(port: int, target: float) -> list:
 
 
 # --------------------------------------------------------------------------
+# The cost of saving the state: the same load on two fresh servers, one
+# started with --state-dir
+
+
+SAVED_TOKEN = "bench-saved"
+SAVE_TARGET, SAVED_READ_TARGET = 0.8, 0.9
+
+
+def saved_state_loads(tmp: str) -> tuple:
+    """Start a plain emulator and one saving its state under `tmp`; make the
+    same suite and run in each (ids are seeded, so they match); answer the
+    servers and the POST and GET loads to run on both."""
+    plain, _ = start_emulator(tmp, name="emulator-unsaved")
+    saved, _ = start_emulator(tmp, "--state-dir",
+                              os.path.join(tmp, "saved-state"),
+                              name="emulator-saved")
+    bodies = []
+    for server in (plain, saved):
+        with api(server.port, SAVED_TOKEN) as client:
+            suite = checked(client.post(SUITES_PATH, json=SUITE_BODY)).json()
+            body = {"suite_id": suite["id"], "models": ["gpt-bench"]}
+            run = checked(client.post(RUNS_PATH, json=body)).json()["id"]
+        bodies.append((json.dumps(body).encode(), run))
+    if bodies[0] != bodies[1]:
+        raise BenchError("the two servers made different ids")
+    body, run = bodies[0]
+    bearer = (("Authorization", f"Bearer {SAVED_TOKEN}"),)
+    post = Read("POST a run (MKA1)", "POST", RUNS_PATH, RUNS_PATH,
+                SAVE_TARGET, bearer, body)
+    get = Read("GET a run (MKA1)", "GET", f"{RUNS_PATH}/{run}",
+               RUNS_PATH + "/{run_id}", SAVED_READ_TARGET, bearer)
+    return plain, saved, post, get
+
+
+def saved_rows(title: str, result: dict, target: float) -> list:
+    saved, plain = result["saved"], result["unsaved"]
+    ratio = saved.rps / plain.rps if plain.rps else 0.0
+    return [
+        (f"{title} with --state-dir vs without: requests/s",
+         f"{saved.rps:,.0f}", f"{plain.rps:,.0f}",
+         f"{ratio:.2f}x (target >= {target}x)", verdict(ratio >= target)),
+        (f"{title} with --state-dir vs without: p50 / p99 latency",
+         f"{saved.p50_ms:.2f} / {saved.p99_ms:.2f} ms",
+         f"{plain.p50_ms:.2f} / {plain.p99_ms:.2f} ms", "-", "-"),
+    ]
+
+
+def measure_saving(loader: "LoadRunner", tmp: str, servers: list) -> list:
+    print("== saving the state (serve --state-dir): the same load on a server "
+          "without it and one with it")
+    plain, saved, post, get = saved_state_loads(tmp)
+    servers.extend([plain, saved])
+    both = {"unsaved": plain, "saved": saved}
+    rows = saved_rows(post.title, loader.scenario(post, both), post.target)
+    rows += saved_rows(get.title, loader.scenario(get, both), get.target)
+    print(f"  saved state on disk: {state_dir_size(tmp):.1f} MB")
+    plain.stop()
+    saved.stop()
+    return rows
+
+
+def state_dir_size(tmp: str) -> float:
+    """MB of files under the saved state directory."""
+    root = Path(tmp) / "saved-state"
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) / 1e6
+
+
+# --------------------------------------------------------------------------
 # Load scenarios
 
 
@@ -913,10 +990,13 @@ def choose_generator(choice: str) -> bool:
     return has_wrk if choice == "auto" else choice == "wrk"
 
 
-def run(settings: Settings, use_wrk: bool) -> list:
+def run(settings: Settings, use_wrk: bool, only_saving: bool = False) -> list:
     servers = []
     with tempfile.TemporaryDirectory(prefix="emulator-bench-") as tmp:
         try:
+            if only_saving:
+                return measure_saving(LoadRunner(settings, tmp, use_wrk), tmp,
+                                      servers)
             return _run(settings, use_wrk, tmp, servers)
         finally:
             for server in servers:
@@ -962,6 +1042,8 @@ def _run(s: Settings, use_wrk: bool, tmp: str, servers: list) -> list:
         rows += load_rows(read.title, loader.scenario(read, pair), read.target)
     bare.stop()
 
+    rows += measure_saving(loader, tmp, servers)
+
     print("== scaling")
     small, large = count_label(s.small_runs), count_label(s.large_runs)
     seed_namespace(emu.port, SMALL_TOKEN, s.small_runs, s.seed_concurrency)
@@ -991,6 +1073,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--generator", choices=("auto", "wrk", "builtin"),
                         default="auto",
                         help="load generator (auto: wrk if on PATH)")
+    parser.add_argument("--saving-only", action="store_true",
+                        help="only what saving the state costs (part 6)")
     return parser.parse_args(argv)
 
 
@@ -1000,7 +1084,7 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     try:
         use_wrk = choose_generator(args.generator)
-        rows = run(settings, use_wrk)
+        rows = run(settings, use_wrk, args.saving_only)
     except (BenchError, OSError, httpx.HTTPError) as exc:
         print(f"benchmark could not run: {exc}", file=sys.stderr)
         return 1

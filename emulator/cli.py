@@ -294,14 +294,15 @@ def serve(args: argparse.Namespace) -> int:
             logging.getLogger("emulator.requests").addHandler(handler)
     shown = f"[{args.host}]" if ":" in args.host else args.host
     url = f"{'https' if args.tls else 'http'}://{shown}:{port}"
+    # uvicorn stops gracefully on SIGTERM, then raises the signal again: end as a normal exit, so that what was
+    # registered to run at exit (the CA file's removal) runs. Set before the start-up lines, which a supervisor
+    # may take as the sign that it can stop the server.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print("\n".join(summary(app, url, args) + saved), flush=True)
     if files is not None:
         print(f"TLS CA certificate: {files.ca_file}", flush=True)
     if args.exit_with_pid:
         _exit_with(args.exit_with_pid)
-    # uvicorn stops gracefully on SIGTERM, then raises the signal again: end as a normal exit, so that what was
-    # registered to run at exit (the CA file's removal) runs.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.Server(config).run(sockets=[sock])
     return 0
 

@@ -112,18 +112,19 @@ class Tracked:
             found["words"] = base64.b64encode(_WORDS.pack(*internal[:624])).decode("ascii")
         return found
 
-    def batch(self) -> bytes | None:
-        """What changed since the last batch (or whole write), as a log line's payload; None when nothing did."""
+    def batch(self) -> list[bytes] | None:
+        """What changed since the last batch (or whole write) as a log batch's payloads: one per changed record,
+        then the commit with the other parts that changed; None when nothing did."""
         ns = self.ns
         out: dict[str, Any] = {}
+        payloads = []
         changes = ns.store.changes()
         if changes:
-            records = out["records"] = []
             top = self.next - 1
-            encode = snapshot.encode
+            encode, payload = snapshot.encode, statefiles.record_payload
             for name, entries in changes.items():
                 for ident, seq, record, live in entries:
-                    records.append([name, ident, seq, live, encode(record)])
+                    payloads.append(payload(name, ident, seq, live, encode(record)))
                     if seq > top:
                         top = seq
             if top >= self.next:
@@ -159,7 +160,10 @@ class Tracked:
             fresh.reverse()
             out["journal"] = {"first": first, "next": journal.next_seq, "entries": fresh}
             self.journal = (first, journal.next_seq)
-        return orjson.dumps(out) if out else None
+        if not out and not payloads:
+            return None
+        payloads.append(orjson.dumps({"batch": len(payloads), **out}))
+        return payloads
 
 
 def build_namespace(loaded: statefiles.Loaded) -> Namespace:
@@ -176,15 +180,15 @@ def build_namespace(loaded: statefiles.Loaded) -> Namespace:
         ns.extras = dict(snapshot.decode(state["extras"]))
         ns.faults = list(snapshot.decode(state["faults"]))
         collections: dict[str, list] = {}
-        for (name, ident), (seq, live, value) in loaded.records.items():
+        for (name, ident), (seq, live, value, line) in loaded.records.items():
             try:
                 record = snapshot.decode(value)
             except snapshot.SnapshotError as exc:
-                raise StateError(f"{where}: record {ident!r} of {name}: {exc}") from None
+                raise StateError(f"{line}: record {ident!r} of {name} cannot be read: {exc}") from None
             collections.setdefault(name, []).append((ident, seq, record, live))
         for entries in collections.values():  # in the order they were added, as the store had them
             entries.sort(key=lambda entry: entry[1])
-        top = max((seq for seq, _, _ in loaded.records.values()), default=0)
+        top = max((seq for seq, *_ in loaded.records.values()), default=0)
         ns.store = Store.restored({"next": max(int(state["next"]), top + 1), "collections": collections})
         journal = ns.journal = Journal()
         journal.entries.extend(_journal_record(e) for e in state["journal"]["entries"])
@@ -202,7 +206,7 @@ def whole(ns: Namespace, tracked: Tracked) -> list[bytes]:
     body, top = [b""], 0
     for name, entries in ns.store.records().items():
         for ident, seq, record, live in entries:
-            body.append(orjson.dumps([name, ident, seq, live, snapshot.encode(record)]))
+            body.append(statefiles.record_payload(name, ident, seq, live, snapshot.encode(record)))
             top = max(top, seq)
     body[0] = orjson.dumps(tracked.state(top + 1))
     return body
@@ -234,7 +238,10 @@ def restore(world: World, vendors: "Vendors", directory: Path, *, writable: bool
         if item.torn:
             report.torn.append(item.torn)
         if item.settings is not None:
-            world.overrides[item.name] = Settings(**item.settings)
+            try:
+                world.overrides[item.name] = Settings(**item.settings)
+            except TypeError as exc:
+                raise StateError(f"{item.path / statefiles.SETTINGS}: not scenario settings ({exc})") from None
         if ns is None:
             continue
         if item.name in world.namespaces:
@@ -328,9 +335,9 @@ class Saver:
                 self.writing.add(task)
                 task.add_done_callback(self.writing.discard)
             elif not tracked.writing:
-                payload = tracked.batch()
-                if payload is not None:
-                    self.writer.append(name, payload)
+                payloads = tracked.batch()
+                if payloads is not None:
+                    self.writer.append(name, payloads)
 
     def _save_settings(self, name: str) -> None:
         settings = _settings(self.world.overrides.get(name))
@@ -346,7 +353,7 @@ class Saver:
         listed = [(name, e) for name, entries in ns.store.records().items() for e in entries]
         body, top = [b""], 0
         for number, (name, (ident, seq, record, live)) in enumerate(listed, 1):
-            body.append(orjson.dumps([name, ident, seq, live, snapshot.encode(record)]))
+            body.append(statefiles.record_payload(name, ident, seq, live, snapshot.encode(record)))
             top = max(top, seq)
             if number % SLICE == 0:
                 await asyncio.sleep(0)

@@ -27,85 +27,131 @@ class SnapshotError(ValueError):
 
 
 _ATOMS = frozenset({type(None), bool, int, float, str})
-_CLASSES: dict[type, tuple[str, tuple[str, ...]]] = {}  # a record type -> ($type, the fields kept)
 
 
-def _class_info(cls: type) -> tuple[str, tuple[str, ...]]:
-    """A record type's tag and the fields the codec keeps: all but those marked derived
-    (`field(metadata={"derived": True})`: a cache of the record's own rendering, rebuilt on demand)."""
-    found = _CLASSES.get(cls)
-    if found is None:
-        names = tuple(f.name for f in dataclasses.fields(cls) if not f.metadata.get("derived"))
-        found = _CLASSES[cls] = (f"{cls.__module__}:{cls.__qualname__}", names)
-    return found
+def _record_fields(cls: type) -> list[dataclasses.Field]:
+    """The fields the codec keeps: all but those marked derived (`field(metadata={"derived": True})`: a cache of
+    the record's own rendering, rebuilt on demand)."""
+    return [f for f in dataclasses.fields(cls) if not f.metadata.get("derived")]
+
+
+_VALUE = "v if (t := type(v)) in A else H[t](self, v) if t in H else e(v)"
+
+
+def _compile_record(cls: type) -> Any:
+    """An encoder for one record type, generated (persistence encodes every changed record as requests go, so a
+    record must cost as little as Python allows): the fields without a default in one dict display, each value
+    kept when it is an atom, else handed straight to its type's handler; a field still at its default is left
+    out (decoding puts the default back: the very object, or an empty container from the same factory)."""
+    tag = f"{cls.__module__}:{cls.__qualname__}"
+    scope: dict[str, Any] = {"A": _ATOMS, "H": _BY_TYPE, "TAG": tag}
+    always, optional = [], []
+    for number, f in enumerate(_record_fields(cls)):
+        if f.default is not dataclasses.MISSING:
+            scope[f"D{number}"] = f.default
+            optional += [f"    v = o.{f.name}\n", f"    if v is not D{number}:\n",
+                         f"        fields[{f.name!r}] = {_VALUE}\n"]
+            continue
+        if f.default_factory is not dataclasses.MISSING:
+            empty = f.default_factory()
+            if type(empty) in (dict, list, set) and not empty:
+                scope[f"T{number}"] = type(empty)
+                optional += [f"    v = o.{f.name}\n", f"    if v or type(v) is not T{number}:\n",
+                             f"        fields[{f.name!r}] = {_VALUE}\n"]
+                continue
+        always.append(f"        {f.name!r}: {_VALUE.replace('type(v)', f'type(v := o.{f.name})', 1)},\n")
+    source = ("def encode(self, o):\n"
+              "    refs = self.refs\n"
+              "    seen = refs.get(id(o))\n"
+              "    if seen is not None:\n"
+              "        return {'$ref': seen}\n"
+              "    refs[id(o)] = number = len(refs)\n"
+              "    e = self.encode\n"
+              "    fields = {\n" + "".join(always) + "    }\n" + "".join(optional) +
+              "    return {'$type': TAG, '$id': number, 'fields': fields}\n")
+    exec(compile(source, f"<snapshot encoder of {tag}>", "exec"), scope)
+    return scope["encode"]
+
+
+def _items(self: "_Encoder", values: Any) -> list:
+    """Members of a list (or a tuple, a set), encoded: atoms as they are, others by their type's handler."""
+    if not values:
+        return []
+    H, e = _BY_TYPE, self.encode
+    return [v if (t := type(v)) in _ATOMS else H[t](self, v) if t in H else e(v) for v in values]
+
+
+def _dict(self: "_Encoder", value: dict) -> Any:
+    if not value:
+        return {}
+    body = {}
+    H, e = _BY_TYPE, self.encode
+    for k, v in value.items():
+        if type(k) is not str:
+            return {"$pairs": [[e(k), e(v)] for k, v in value.items()]}
+        body[k] = v if (t := type(v)) in _ATOMS else H[t](self, v) if t in H else e(v)
+    for k in body:
+        if k[:1] == "$":
+            return {"$dict": body}
+    return body
+
+
+def _tuple(self: "_Encoder", value: tuple) -> dict:
+    if not value:
+        return {"$tuple": []}
+    H, e = _BY_TYPE, self.encode
+    return {"$tuple": [v if (t := type(v)) in _ATOMS else H[t](self, v) if t in H else e(v) for v in value]}
+
+
+def _sorted(value: Any) -> list:
+    """A set's members in a stable order: their own when they have one, else by repr."""
+    try:
+        return sorted(value)
+    except TypeError:
+        return sorted(value, key=repr)
+
+
+def _set(self: "_Encoder", value: Any) -> dict:
+    return {"$frozenset" if type(value) is frozenset else "$set": _items(self, _sorted(value)) if value else []}
+
+
+_BY_TYPE: dict[type, Any] = {
+    list: _items, dict: _dict, tuple: _tuple, set: _set, frozenset: _set,
+    bytes: lambda self, value: {"$bytes": base64.b64encode(value).decode("ascii")},
+    range: lambda self, value: {"$range": [value.start, value.stop, value.step]},
+    # an ordered index a vendor keeps (a key function could not be encoded)
+    SortedList: lambda self, value: {"$sortedlist": [self.encode(v) for v in value]},
+}
+for _atom in _ATOMS:
+    _BY_TYPE[_atom] = lambda self, value: value
 
 
 class _Encoder:
-    """Dispatch on the exact type first (records are mostly atoms, lists and str-keyed dicts), so a record
-    costs a few microseconds: persistence encodes every changed record as it goes."""
+    """Dispatch on the exact type (one dict lookup), each record type with an encoder of its own: persistence
+    encodes every changed record as it goes, so a record must cost a few microseconds."""
 
     def __init__(self) -> None:
         self.refs: dict[int, int] = {}
 
     def encode(self, value: Any) -> Any:
-        kind = type(value)
-        if kind in _ATOMS:
-            return value
-        if kind is list:
-            encode = self.encode
-            return [v if type(v) in _ATOMS else encode(v) for v in value]
-        if kind is dict:
-            return self._dict(value)
-        if kind is tuple:
-            return {"$tuple": [self.encode(v) for v in value]}
-        if kind in _CLASSES or (dataclasses.is_dataclass(value) and not isinstance(value, type)):
-            return self._record(value)
-        return self._other(value)
+        found = _BY_TYPE.get(type(value))
+        if found is None:
+            found = _handler(type(value), value)
+        return found(self, value)
 
-    def _dict(self, value: dict) -> Any:
-        body = {}
-        encode = self.encode
-        for k, v in value.items():
-            if type(k) is not str:
-                return {"$pairs": [[encode(k), encode(v)] for k, v in value.items()]}
-            body[k] = v if type(v) in _ATOMS else encode(v)
-        for k in body:
-            if k.startswith("$"):
-                return {"$dict": body}
-        return body
 
-    def _record(self, value: Any) -> Any:
-        seen = self.refs.get(id(value))
-        if seen is not None:
-            return {"$ref": seen}
-        self.refs[id(value)] = number = len(self.refs)
-        tag, names = _class_info(type(value))
-        encode = self.encode
-        fields = {}
-        for name in names:
-            v = getattr(value, name)
-            fields[name] = v if type(v) in _ATOMS else encode(v)
-        return {"$type": tag, "$id": number, "fields": fields}
-
-    def _other(self, value: Any) -> Any:
-        if isinstance(value, (bool, int, float, str)):  # subclasses (an enum of str): as their base value
-            return value
-        if isinstance(value, list):
-            return [self.encode(v) for v in value]
-        if isinstance(value, dict):
-            return self._dict(value)
-        if isinstance(value, tuple):
-            return {"$tuple": [self.encode(v) for v in value]}
-        if isinstance(value, (set, frozenset)):
-            tag = "$frozenset" if isinstance(value, frozenset) else "$set"
-            return {tag: [self.encode(v) for v in sorted(value, key=repr)]}
-        if isinstance(value, bytes):
-            return {"$bytes": base64.b64encode(value).decode("ascii")}
-        if isinstance(value, range):
-            return {"$range": [value.start, value.stop, value.step]}
-        if type(value) is SortedList:  # an ordered index a vendor keeps (a key function could not be encoded)
-            return {"$sortedlist": [self.encode(v) for v in value]}
-        raise SnapshotError(f"cannot snapshot a {type(value).__name__}")
+def _handler(kind: type, value: Any) -> Any:
+    """The encoder of a type met for the first time: a record type gets one compiled; a subclass of a type the
+    codec knows (an enum of str) is encoded as its base."""
+    if dataclasses.is_dataclass(kind):
+        found = _BY_TYPE[kind] = _compile_record(kind)
+        return found
+    for base, handler in ((bool, _BY_TYPE[bool]), (int, _BY_TYPE[int]), (float, _BY_TYPE[float]),
+                          (str, _BY_TYPE[str]), (list, _items), (dict, _dict), (tuple, _tuple), (frozenset, _set),
+                          (set, _set)):
+        if isinstance(value, base):
+            return handler
+    raise SnapshotError(f"cannot snapshot a {kind.__name__}")
 
 
 class _Decoder:

@@ -7,24 +7,30 @@
         base-<B>.jsonl               the namespace as of log B, written whole and atomically
         log-<L>.jsonl                batches of changes appended since, L > B, replayed in order
 
-Every line of every file is `<crc32 of the payload, 8 hex digits> <payload: JSON>\\n`, so damage is found line by
-line. A base is a header (`{"format", "kind": "base", "namespace", "includes": B}`), the namespace's state
-(seed, RNG, clock, extras, faults, next sequence number, journal), one line per record (`[collection, id,
-sequence number, live, record in the snapshot codec]`) and a trailer `{"end": <records>}` (a base cut short is
-damage). A log is a header (`{"format", "kind": "log", "namespace", "log": L}`) and one batch per line: the
-records changed since the previous batch, and whichever of the state's parts changed.
+Every line of every file is `<crc32 of the payload, 8 hex digits> <payload>\n`, so damage is found line by
+line. A record's payload is `[collection, id]`, a tab, and `[sequence number, live, record in the snapshot
+codec]` (so merging finds a record's key without parsing anything); every other payload is a JSON object.
 
-Reading (`read_namespace`) refuses damage with the file and line: a bad checksum, a line that is not the
-expected JSON, a format this emulator does not read. The one exception is the last line of the newest log, the
-write a kill may have cut: it is dropped (and cut off the file when the directory is writable) and reported.
+    base: {"format", "kind": "base", "namespace", "includes": B}    header
+          {"seed", "rng", "clock", "extras", "faults", "next", "journal"}    the namespace besides its records
+          <record> ...                                                 every record
+          {"end": <records>}                                           a base cut short is damage
+    log:  {"format", "kind": "log", "namespace", "log": L}             header
+          <record> ... {"batch": <records>, <parts that changed>}      one batch: its records, then its commit
 
-Writing happens on one thread (`Writer`): appends flush each line to the OS with one write() (a kill -9 loses
-nothing written), bases are written to a temporary file and renamed over. When a log grows past
-max(LOG_LIMIT, half the base), the writer starts the next log and a second thread merges base and closed logs
-into a new base (`compact`), line by line so it never holds the GIL for long; the base names the last log it
-includes, so a crash at any point leaves either the old base and its logs or the new base (older files are
-garbage, removed at the next start). Nothing is fsynced while the server runs except merged bases; a clean stop
-fsyncs the open logs. A power cut may so lose the last seconds, a killed process loses nothing.
+A batch counts only once its commit line is there. Reading (`read_namespace`) refuses damage with the file
+and line: a bad checksum, a line that is not what it should be, a batch whose count is wrong, a format this
+emulator does not read. The one exception is the end of the newest log after its last commit, the write a
+kill may have cut: it is dropped (and cut off the file when the directory is writable) and reported.
+
+Writing happens on one thread (`Writer`): a batch goes out in one write() to an unbuffered file (a kill -9 loses
+nothing written), a base is written to a temporary file and renamed over. A log grows to LOG_LIMIT, then the
+next one starts; once the closed logs outweigh both MERGE_LOGS logs and the base, a second thread merges base
+and closed logs into a new base (`compact`: copied line by line, never parsed, so it never holds the GIL for
+long, and a record is copied a few times over its life rather than once per change). The base names the last
+log it includes, so a crash at any point leaves either the old base and its logs or the new base (older files
+are garbage, removed at the next start). Nothing is fsynced while the server runs except merged bases; a clean
+stop fsyncs the open logs. A power cut may so lose the last seconds; a killed process loses nothing written.
 """
 
 from __future__ import annotations
@@ -47,7 +53,8 @@ FORMAT = 1  # the version of this layout; a directory written in another one is 
 MARKER = "emulator-state.json"
 NAMESPACES = "namespaces"
 SETTINGS = "settings.json"
-LOG_LIMIT = 8 * 1024 * 1024  # bytes a log grows to before the next one starts (or half the base, if larger)
+LOG_LIMIT = 8 * 1024 * 1024  # bytes a log grows to before the next one starts
+MERGE_LOGS = 4  # closed logs are merged into the base once they outweigh this many logs, and the base
 JOURNAL_KEPT = 10_000  # journal entries a namespace keeps (core.journal.DEFAULT_CAPACITY)
 
 log = logging.getLogger("emulator")
@@ -73,31 +80,69 @@ def json_line(value: Any) -> bytes:
 class Line:
     number: int  # from 1
     offset: int  # byte offset of the line's start
-    value: Any  # the parsed payload, or None when torn
+    payload: bytes | None  # checked; None when torn
     raw: bytes  # the whole line, newline included
+
+    @property
+    def is_record(self) -> bool:
+        return self.payload is not None and self.payload[:1] == b"["
+
+
+def _payload(raw: bytes, path: Path, number: int) -> bytes:
+    """The checked payload of a line, or StateError naming where it is damaged."""
+    if not raw.endswith(b"\n"):
+        raise StateError(f"{path}: line {number} is cut short")
+    if len(raw) < 11 or raw[8:9] != b" ":
+        raise StateError(f"{path}: line {number} is damaged (no checksum)")
+    try:
+        expected = int(raw[:8], 16)
+    except ValueError:
+        raise StateError(f"{path}: line {number} is damaged (no checksum)") from None
+    payload = raw[9:-1]
+    if zlib.crc32(payload) != expected:
+        raise StateError(f"{path}: line {number} is damaged (its checksum does not match)")
+    return payload
 
 
 def _parse(raw: bytes, path: Path, number: int) -> Any:
-    """The payload of a checksummed line, or StateError naming where it is damaged."""
-    body = raw[:-1] if raw.endswith(b"\n") else raw
-    if len(body) < 10 or body[8:9] != b" ":
-        raise StateError(f"{path}: line {number} is damaged (no checksum)")
+    """A checked line's JSON object."""
     try:
-        expected = int(body[:8], 16)
-    except ValueError:
-        raise StateError(f"{path}: line {number} is damaged (no checksum)") from None
-    payload = body[9:]
-    if zlib.crc32(payload) != expected:
-        raise StateError(f"{path}: line {number} is damaged (its checksum does not match)")
-    try:
-        return orjson.loads(payload)
+        value = orjson.loads(_payload(raw, path, number))
     except orjson.JSONDecodeError:
         raise StateError(f"{path}: line {number} is damaged (not JSON)") from None
+    if not isinstance(value, dict):
+        raise StateError(f"{path}: line {number} is not what it should be (not a JSON object)")
+    return value
+
+
+def record_key(item: Line, path: Path) -> bytes:
+    """A record line's key as written (`["collection","id"]`: orjson writes one key one way)."""
+    head, tab, _ = item.payload.partition(b"\t")
+    if not tab:
+        raise StateError(f"{path}: line {item.number} is not a record")
+    return head
+
+
+def record(item: Line, path: Path) -> tuple[tuple[str, str], int, bool, Any]:
+    """((collection, id), sequence number, live, the record's JSON) of a record line."""
+    head, _, body = item.payload.partition(b"\t")
+    try:
+        (coll, ident), (seq, live, value) = orjson.loads(head), orjson.loads(body)
+    except (orjson.JSONDecodeError, ValueError, TypeError):
+        raise StateError(f"{path}: line {item.number} is not a record") from None
+    if not (isinstance(coll, str) and isinstance(ident, str) and type(seq) is int and type(live) is bool):
+        raise StateError(f"{path}: line {item.number} is not a record")
+    return (coll, ident), seq, live, value
+
+
+def record_payload(collection: str, ident: str, seq: int, live: bool, encoded: Any) -> bytes:
+    """A record line's payload; `encoded` is the record in the snapshot codec."""
+    return orjson.dumps([collection, ident]) + b"\t" + orjson.dumps([seq, live, encoded])
 
 
 def lines(path: Path, *, tail_may_tear: bool = False) -> Iterator[Line]:
-    """The file's lines, checked, read as they are needed; with `tail_may_tear`, a last line that is cut or
-    garbled comes as a Line with value None instead of an error."""
+    """The file's lines, checksums checked, read as they are needed; with `tail_may_tear`, a last line that is
+    cut or garbled comes as a Line with payload None instead of an error."""
     with open(path, "rb") as f:
         offset, number = 0, 0
         raw = f.readline()
@@ -105,15 +150,13 @@ def lines(path: Path, *, tail_may_tear: bool = False) -> Iterator[Line]:
             following = f.readline()
             number += 1
             try:
-                if not raw.endswith(b"\n"):
-                    raise StateError(f"{path}: line {number} is cut short")
-                value = _parse(raw, path, number)
+                payload = _payload(raw, path, number)
             except StateError:
                 if tail_may_tear and not following:
                     yield Line(number, offset, None, raw)
                     return
                 raise
-            yield Line(number, offset, value, raw)
+            yield Line(number, offset, payload, raw)
             offset += len(raw)
             raw = following
 
@@ -157,7 +200,7 @@ def dir_name(name: str) -> str:
 
 def check_format(value: Any, path: Path) -> None:
     found = value.get("format") if isinstance(value, dict) else None
-    if found == FORMAT:
+    if type(found) is int and found == FORMAT:
         return
     if isinstance(found, int) and not isinstance(found, bool) and found < FORMAT:
         why = f"an older format ({found}) than this emulator reads ({FORMAT}); it cannot be upgraded in place"
@@ -169,9 +212,9 @@ def check_format(value: Any, path: Path) -> None:
 
 
 def _header(first: Line | None, path: Path, kind: str) -> dict:
-    if first is None or first.value is None:
+    if first is None or first.payload is None or first.is_record:
         raise StateError(f"{path}: line 1 is damaged (no header)")
-    value = first.value
+    value = _parse(first.raw, path, 1)
     check_format(value, path)
     if value.get("kind") != kind or not isinstance(value.get("namespace"), str):
         raise StateError(f"{path}: line 1 is not a {kind} header")
@@ -213,7 +256,8 @@ class Loaded:
     path: Path
     settings: dict | None = None  # the scenario settings of the name
     state: dict | None = None  # None: only settings are saved for this name
-    records: dict[tuple[str, str], list] = field(default_factory=dict)  # (collection, id) -> [seq, live, record]
+    # (collection, id) -> (sequence number, live, the record's JSON, "file line N" it came from)
+    records: dict[tuple[str, str], tuple[int, bool, Any, str]] = field(default_factory=dict)
     base: int = 0  # the number of the base read (0: none)
     base_size: int = 0
     logs: list[tuple[int, int]] = field(default_factory=list)  # (number, size) of each log read
@@ -232,20 +276,19 @@ def _numbered(directory: Path) -> tuple[dict[int, Path], dict[int, Path], list[P
     return bases, logs, other
 
 
-def apply_batch(state: dict, records: dict, batch: Any, where: str) -> None:
-    """Replay one log batch onto a namespace's state and records (plain JSON)."""
-    if not isinstance(batch, dict):
-        raise StateError(f"{where} is not a batch")
+STATE_PARTS = ("extras", "faults", "clock", "next")
+
+
+def apply_commit(state: dict, commit: dict, where: str) -> None:
+    """Replay a batch's changed parts (besides its records) onto a namespace's state (plain JSON)."""
     try:
-        for coll, ident, seq, live, value in batch.get("records", ()):
-            records[(coll, ident)] = [seq, live, value]
-        for key in ("extras", "faults", "clock", "next"):
-            if key in batch:
-                state[key] = batch[key]
-        if "rng" in batch:
-            state["rng"] = {**state["rng"], **batch["rng"]}
-        if "journal" in batch:
-            state["journal"] = merge_journal(state["journal"], batch["journal"])
+        for key in STATE_PARTS:
+            if key in commit:
+                state[key] = commit[key]
+        if "rng" in commit:
+            state["rng"] = {**state["rng"], **commit["rng"]}
+        if "journal" in commit:
+            state["journal"] = merge_journal(state["journal"], commit["journal"])
     except (TypeError, ValueError, KeyError) as exc:
         raise StateError(f"{where} is not a batch this emulator reads ({exc})") from None
 
@@ -255,6 +298,63 @@ def merge_journal(kept: dict, batch: dict) -> dict:
     first = batch["first"]
     entries = [e for e in kept["entries"] if e[0] >= first] + batch["entries"]
     return {"next": batch["next"], "entries": entries[-JOURNAL_KEPT:]}
+
+
+def _base(path: Path, number: int) -> tuple[dict, dict, Iterator[Line]]:
+    """A base's header and state, and its record lines still to read (the end line checked when they are)."""
+    read = lines(path)
+    header = _header(next(read, None), path, "base")
+    if header.get("includes") != number:
+        raise StateError(f"{path}: line 1 names base {header.get('includes')}, not {number}")
+    second = next(read, None)
+    state = _parse(second.raw, path, 2) if second is not None and not second.is_record else None
+    if not (isinstance(state, dict) and "journal" in state and "rng" in state):
+        raise StateError(f"{path}: line 2 is not a namespace's state")
+
+    def records() -> Iterator[Line]:
+        count, end = 0, None
+        for item in read:
+            if end is not None:
+                raise StateError(f"{path}: line {item.number} comes after the end")
+            if item.is_record:
+                count += 1
+                yield item
+            else:
+                end = _parse(item.raw, path, item.number).get("end")
+        if end != count:
+            raise StateError(f"{path}: cut short (its end line is missing or counts {end} records, not {count})")
+
+    return header, state, records()
+
+
+def _batches(path: Path, *, last: bool) -> Iterator[tuple[list[Line], dict | None, Line | None]]:
+    """A log's batches as (record lines, commit, commit line); the newest log (`last`) may end in a torn write,
+    given as a final (lines, None, first line of the cut batch)."""
+    read = lines(path, tail_may_tear=last)
+    first = next(read, None)
+    if first is None:  # a log cut back to nothing at a start
+        return
+    if first.payload is None:
+        yield [], None, first
+        return
+    _header(first, path, "log")
+    pending: list[Line] = []
+    for item in read:
+        if item.payload is None:
+            yield pending, None, pending[0] if pending else item
+            return
+        if item.is_record:
+            pending.append(item)
+            continue
+        commit = _parse(item.raw, path, item.number)
+        if commit.get("batch") != len(pending):
+            raise StateError(f"{path}: line {item.number} commits {commit.get('batch')} records, not {len(pending)}")
+        yield pending, commit, item
+        pending = []
+    if pending:
+        if not last:
+            raise StateError(f"{path}: line {pending[0].number} starts a batch that never ends")
+        yield pending, None, pending[0]
 
 
 def read_namespace(directory: Path, *, repair: bool) -> Loaded | None:
@@ -268,59 +368,40 @@ def read_namespace(directory: Path, *, repair: bool) -> Loaded | None:
     names = set()
     settings_path = directory / SETTINGS
     if settings_path.exists():
-        (only,) = list(lines(settings_path))[:1] or [None]
-        header = _header(only, settings_path, "settings")
+        header = _header(next(lines(settings_path), None), settings_path, "settings")
         loaded.settings = header.get("settings")
         names.add(header["namespace"])
     base_no = max(bases, default=0)
     loaded.garbage += [p for n, p in bases.items() if n < base_no] + [p for n, p in logs.items() if n <= base_no]
     newer = sorted(n for n in logs if n > base_no)
+    records = loaded.records
     if base_no:
         path = bases[base_no]
-        read = lines(path)
-        header = _header(next(read, None), path, "base")
+        header, loaded.state, read = _base(path, base_no)
         names.add(header["namespace"])
-        if header.get("includes") != base_no:
-            raise StateError(f"{path}: line 1 names base {header.get('includes')}, not {base_no}")
-        state_line = next(read, None)
-        if state_line is None or not isinstance(state_line.value, dict) or "journal" not in state_line.value:
-            raise StateError(f"{path}: line 2 is not a namespace's state")
-        state, records, count, end = state_line.value, {}, 0, None
         for item in read:
-            if end is not None:
-                raise StateError(f"{path}: line {item.number} comes after the end")
-            value = item.value
-            if isinstance(value, dict) and "end" in value:
-                end = value["end"]
-                continue
-            if not (isinstance(value, list) and len(value) == 5):
-                raise StateError(f"{path}: line {item.number} is not a record")
-            records[(value[0], value[1])] = value[2:]
-            count += 1
-        if end != count:
-            raise StateError(f"{path}: cut short (its end line is missing or counts {end} records, not {count})")
-        loaded.state, loaded.records = state, records
+            key, seq, live, value = record(item, path)
+            records[key] = (seq, live, value, f"{path} line {item.number}")
         loaded.base, loaded.base_size = base_no, path.stat().st_size
     elif newer:
         raise StateError(f"{logs[newer[0]]}: a log without the base it follows (base-{newer[0] - 1} or earlier "
                          "is missing)")
     for number in newer:
         path = logs[number]
-        last = number == newer[-1]
-        first = True
-        for item in lines(path, tail_may_tear=last):
-            if item.value is None:  # the write a kill cut: only changes of the last flush interval
-                loaded.torn = f"{path} line {item.number}"
+        first = next(lines(path), None) if path.stat().st_size else None
+        if first is not None and first.payload is not None:
+            names.add(_header(first, path, "log")["namespace"])
+        for pending, commit, at in _batches(path, last=number == newer[-1]):
+            if commit is None:  # the write a kill cut: only changes of the last flush interval
+                loaded.torn = f"{path} line {at.number}"
                 if repair:
                     with open(path, "r+b") as f:
-                        f.truncate(item.offset)
+                        f.truncate(at.offset)
                 break
-            if first:
-                header = _header(item, path, "log")
-                names.add(header["namespace"])
-                first = False
-                continue
-            apply_batch(loaded.state, loaded.records, item.value, f"{path}: line {item.number}")
+            for item in pending:
+                key, seq, live, value = record(item, path)
+                records[key] = (seq, live, value, f"{path} line {item.number}")
+            apply_commit(loaded.state, commit, f"{path}: line {at.number}")
         loaded.logs.append((number, path.stat().st_size))
     if len(names) != 1:
         what = "no file names its namespace" if not names else f"files name several namespaces: {sorted(names)}"
@@ -403,8 +484,9 @@ class Writer:
             self._maybe_compact(files)
         self.thread.start()
 
-    def append(self, name: str, payload: bytes) -> None:
-        self.jobs.put(lambda: self._append(name, payload))
+    def append(self, name: str, payloads: list[bytes]) -> None:
+        """One batch (its record payloads, then its commit), written with one write()."""
+        self.jobs.put(lambda: self._append(name, payloads))
 
     def replace(self, name: str, body: list[bytes]) -> None:
         """The namespace's whole state (payloads: the state, then records) as its new base."""
@@ -448,7 +530,7 @@ class Writer:
             files = self.files[name] = Files(name, self.directory / NAMESPACES / dir_name(name))
         return files
 
-    def _append(self, name: str, payload: bytes) -> None:
+    def _append(self, name: str, payloads: list[bytes]) -> None:
         files = self._files(name)
         with files.lock:
             if files.handle is None:
@@ -457,10 +539,10 @@ class Writer:
                 header = json_line({"format": FORMAT, "kind": "log", "namespace": name, "log": files.log})
                 files.handle.write(header)
                 files.log_size = len(header)
-            data = line(payload)
+            data = b"".join(map(line, payloads))
             files.handle.write(data)
             files.log_size += len(data)
-            if files.log_size < max(self.log_limit, files.base_size // 2):
+            if files.log_size < self.log_limit:
                 return
             files.handle.close()
             files.handle = None
@@ -480,7 +562,7 @@ class Writer:
             files.path.mkdir(parents=True, exist_ok=True)
             number = files.log
             header = json_line({"format": FORMAT, "kind": "base", "namespace": name, "includes": number})
-            chunks = [header, *map(line, body), json_line({"end": len(body) - 1})]
+            chunks = [header, *map(line, body), json_line({"end": len(body) - 1})]  # body: state, then records
             files.base_size = atomic_write(files.path / f"base-{number}.jsonl", chunks, durable=self.durable)
             _remove_older(files.path, number)
             files.base, files.log, files.log_size, files.closed = number, number + 1, 0, []
@@ -517,8 +599,8 @@ class Writer:
     def _maybe_compact(self, files: Files) -> None:
         if files.compacting or not files.closed or not files.base:
             return
-        if sum(size for _, size in files.closed) < max(self.log_limit, files.base_size // 2) and \
-                len(files.closed) < 8:
+        if sum(size for _, size in files.closed) < max(MERGE_LOGS * self.log_limit, files.base_size) and \
+                len(files.closed) < 4 * MERGE_LOGS:
             return
         files.compacting = True
         self.compactor.submit(self._compact, files, files.epoch, files.base, list(files.closed))
@@ -529,7 +611,7 @@ class Writer:
         try:
             target = logs[-1][0]
             out = files.path / f"base-{target}.jsonl"
-            temp, size = write_temp(out, compact(files.path / f"base-{base}.jsonl",
+            temp, size = write_temp(out, compact(files.path / f"base-{base}.jsonl", base,
                                                  [files.path / f"log-{n}.jsonl" for n, _ in logs], target),
                                     durable=True)
             with files.lock:
@@ -559,35 +641,25 @@ def _remove_older(path: Path, number: int | None) -> None:
             file.unlink(missing_ok=True)
 
 
-def compact(base: Path, logs: list[Path], includes: int) -> Iterator[bytes]:
-    """The lines of a new base merging `base` and the logs after it: the old base's records copied as they are
-    unless a log changed them. Lazy, so a big base is streamed, and checked as it is read."""
-    updates: dict[tuple[str, str], bytes] = {}
-    batches = []
+def compact(base: Path, base_no: int, logs: list[Path], includes: int) -> Iterator[bytes]:
+    """The lines of a new base merging `base` and the logs after it: every line copied as it is (checked, never
+    parsed but for a record's key), the base's records replaced by the logs' newer ones. Lazy, so a big base is
+    streamed."""
+    updates: dict[bytes, bytes] = {}
+    commits = []
     for path in logs:
-        read = lines(path)
-        if next(read, None) is None:  # a log cut back to nothing at the last start
-            continue
-        for item in read:
-            batch = item.value
-            if not isinstance(batch, dict):
-                raise StateError(f"{path}: line {item.number} is not a batch")
-            for record in batch.get("records", ()):
-                updates[(record[0], record[1])] = json_line(record)
-            batches.append((batch, f"{path}: line {item.number}"))
-    read = lines(base)
-    header = _header(next(read, None), base, "base")
-    state = next(read).value
-    for batch, where in batches:
-        apply_batch(state, {}, {k: v for k, v in batch.items() if k != "records"}, where)
+        for pending, commit, at in _batches(path, last=False):
+            for item in pending:
+                updates[record_key(item, path)] = item.raw
+            commits.append((commit, f"{path}: line {at.number}"))
+    header, state, read = _base(base, base_no)
+    for commit, where in commits:
+        apply_commit(state, commit, where)
     count = 0
     yield json_line({**header, "includes": includes})
     yield json_line(state)
     for item in read:
-        value = item.value
-        if isinstance(value, dict) and "end" in value:
-            break
-        fresh = updates.pop((value[0], value[1]), None)
+        fresh = updates.pop(record_key(item, base), None)
         yield fresh if fresh is not None else item.raw
         count += 1
     for fresh in updates.values():

@@ -207,7 +207,7 @@ def _saved(tmp_path: Path, port: int) -> tuple[str, dict, Path]:
     for _ in range(50):  # changes until the log holds three batches (one per change, unless the machine lags)
         users.change_mka1(ids)
         time.sleep(0.1)
-        if list(folder.glob("log-*.jsonl")) and _log(folder).read_bytes().count(b"\n") >= 4:
+        if list(folder.glob("log-*.jsonl")) and _log(folder).read_bytes().count(b' {"batch":') >= 3:
             break
     before = everything(server)
     users.close()
@@ -224,7 +224,7 @@ def test_a_damaged_line_is_refused_with_its_file_and_line(tmp_path, port):
     state, _, folder = _saved(tmp_path, port)
     log = _log(folder)
     lines = log.read_bytes().splitlines(keepends=True)
-    assert len(lines) >= 4
+    assert len(lines) >= 7 and b"eval_run_" in lines[2]
     lines[2] = lines[2].replace(b"eval_run_", b"eval_rux_", 1)  # a batch in the middle: damage, not a torn tail
     log.write_bytes(b"".join(lines))
     refused = run_serve("--state-dir", state)
@@ -238,12 +238,20 @@ def test_a_damaged_line_is_refused_with_its_file_and_line(tmp_path, port):
     assert refused.returncode == 2 and f"{base}: cut short" in refused.stderr
 
 
-def test_a_torn_last_write_is_dropped_and_said_and_cut_off(tmp_path, port):
+TORN = {  # what a kill may leave after the last whole batch
+    "a cut line": b'0badc0de ["mka1.runs","eval_run_',
+    "records without their commit": statefiles.line(statefiles.record_payload(
+        "mka1.runs", "eval_run_lost", 99, True, {"$type": "emulator.vendors.mka1.records:Run"})) * 2,
+}
+
+
+@pytest.mark.parametrize("tail", TORN.values(), ids=TORN)
+def test_a_torn_last_write_is_dropped_and_said_and_cut_off(tmp_path, port, tail):
     state, before, folder = _saved(tmp_path, port)
     log = _log(folder)
     whole = log.read_bytes()
     count = whole.count(b"\n")
-    log.write_bytes(whole + b'0badc0de {"records": [["mka1.runs", "eval_run_')  # the write a kill cut
+    log.write_bytes(whole + tail)
     server = Server(tmp_path, port, "--state-dir", state)
     assert f"dropped a torn last write ({log} line {count + 1})" in server.summary
     assert everything(server) == before
