@@ -13,8 +13,8 @@ vendor code changes records in place, and reads change state too: poll counts, l
 fire on reads). Every FLUSH_INTERVAL the flusher, on the event loop (where records change, so nothing changes
 while it reads), encodes for each marked namespace one batch of what changed: the noted records, and whichever
 of extras, faults, RNG, clock, journal differ from what was last written (compared as encoded bytes or as the
-objects' own positions). The writer thread appends it as one checksummed line; a kill -9 loses at most the
-changes of the last interval. A namespace made, replaced (a scenario, a snapshot import) or restored without
+objects' own positions). The writer thread appends it (a checksummed line per record, then a commit line) with
+one write(); a kill -9 loses at most the changes of the last interval. A namespace made, replaced (a scenario, a snapshot import) or restored without
 its files is written whole instead, as a new base, encoded in slices so a big one never holds the loop long
 (records changed meanwhile are noted, and go in the next batch). A dropped or reset namespace's files go.
 
@@ -78,7 +78,7 @@ class Tracked:
         self.ns = ns
         self.writing = False  # written whole right now: batches wait
         self.extras = self.faults = b""
-        self.words: tuple = ()
+        self.words = 0  # a hash of the twister's words as last written (a 64-bit hash, not 2.5 KB per namespace)
         self.rng: tuple = ()
         self.clock: tuple = ()
         self.next = 1
@@ -89,7 +89,7 @@ class Tracked:
         ns = self.ns
         self.extras, self.faults = orjson.dumps(snapshot.encode(ns.extras)), orjson.dumps(snapshot.encode(ns.faults))
         internal, gauss = ns.rng.getstate()[1:]
-        self.words, self.rng = internal[:624], (internal[624], gauss)
+        self.words, self.rng = hash(internal[:624]), (internal[624], gauss)
         self.clock = ns.clock.position()
         self.next = next_seq
         journal = ns.journal
@@ -139,9 +139,10 @@ class Tracked:
                 self.faults = faults
                 out["faults"] = orjson.Fragment(faults)
         version, internal, gauss = ns.rng.getstate()
-        if (internal[624], gauss) != self.rng or internal[:624] != self.words:
-            whole = internal[:624] != self.words  # the twister made new words: all of them, else only where it is
-            self.words, self.rng = internal[:624], (internal[624], gauss)
+        words = hash(internal[:624])  # the index alone may come back where it was after a full turn
+        if (internal[624], gauss) != self.rng or words != self.words:
+            whole = words != self.words  # the twister made new words: all of them, else only where it is
+            self.words, self.rng = words, (internal[624], gauss)
             out["rng"] = self._rng(version, internal, gauss, words=whole)
         position = ns.clock.position()
         if position != self.clock:
@@ -271,6 +272,7 @@ class Saver:
         self.settings: dict[str, dict | None] = {}  # each name's scenario settings as last written
         self.writing: set[asyncio.Task] = set()
         self.task: asyncio.Task | None = None
+        self.failed: set[str] = set()  # namespaces whose saving failed (said once in the log)
         self.loaded = restored.loaded if restored is not None else []
         for item in self.loaded:
             self.settings[item.name] = item.settings
@@ -321,23 +323,31 @@ class Saver:
         changed, world.changed = world.changed, set()
         names, self.unsaved = {ns.name for ns in changed} | self.unsaved, set()
         for name in names:
-            current = world.namespaces.get(name)
-            tracked = self.tracked.get(name)
-            self._save_settings(name)
-            if current is None:
-                if tracked is not None:
-                    del self.tracked[name]
-                    self.writer.drop(name)
-            elif tracked is None or tracked.ns is not current:
-                tracked = self.tracked[name] = Tracked(current)
-                tracked.writing = True
-                task = asyncio.create_task(self._write_whole(tracked))
-                self.writing.add(task)
-                task.add_done_callback(self.writing.discard)
-            elif not tracked.writing:
-                payloads = tracked.batch()
-                if payloads is not None:
-                    self.writer.append(name, payloads)
+            try:
+                self._flush(name)
+            except Exception:  # a bug (a value the codec cannot write): said once, the other namespaces saved
+                if name not in self.failed:
+                    self.failed.add(name)
+                    log.exception("could not save the state of namespace %r", name)
+
+    def _flush(self, name: str) -> None:
+        current = self.world.namespaces.get(name)
+        tracked = self.tracked.get(name)
+        self._save_settings(name)
+        if current is None:
+            if tracked is not None:
+                del self.tracked[name]
+                self.writer.drop(name)
+        elif tracked is None or tracked.ns is not current:
+            tracked = self.tracked[name] = Tracked(current)
+            tracked.writing = True
+            task = asyncio.create_task(self._write_whole(tracked))
+            self.writing.add(task)
+            task.add_done_callback(self.writing.discard)
+        elif not tracked.writing:
+            payloads = tracked.batch()
+            if payloads is not None:
+                self.writer.append(name, payloads)
 
     def _save_settings(self, name: str) -> None:
         settings = _settings(self.world.overrides.get(name))
@@ -349,17 +359,25 @@ class Saver:
         """Encode the namespace in slices (requests go on between them; what they change is noted and goes in
         the next batch), then hand it over as the new base, unless it was replaced or dropped meanwhile."""
         ns = tracked.ns
-        ns.store.track()
-        listed = [(name, e) for name, entries in ns.store.records().items() for e in entries]
-        body, top = [b""], 0
-        for number, (name, (ident, seq, record, live)) in enumerate(listed, 1):
-            body.append(statefiles.record_payload(name, ident, seq, live, snapshot.encode(record)))
-            top = max(top, seq)
-            if number % SLICE == 0:
-                await asyncio.sleep(0)
-        if self.tracked.get(ns.name) is not tracked:
+        try:
+            ns.store.track()
+            listed = [(name, e) for name, entries in ns.store.records().items() for e in entries]
+            body, top = [b""], 0
+            for number, (name, (ident, seq, record, live)) in enumerate(listed, 1):
+                body.append(statefiles.record_payload(name, ident, seq, live, snapshot.encode(record)))
+                top = max(top, seq)
+                if number % SLICE == 0:
+                    await asyncio.sleep(0)
+            if self.tracked.get(ns.name) is not tracked:
+                return
+            body[0] = orjson.dumps(tracked.state(top + 1))
+        except Exception:
+            if self.tracked.get(ns.name) is tracked:
+                del self.tracked[ns.name]  # tried again whole at its next change
+            if ns.name not in self.failed:
+                self.failed.add(ns.name)
+                log.exception("could not save the state of namespace %r", ns.name)
             return
-        body[0] = orjson.dumps(tracked.state(top + 1))
         self.writer.replace(ns.name, body)
         tracked.writing = False
         if self.world.changed is not None:

@@ -623,7 +623,8 @@ class Writer:
                 files.base, files.base_size = target, size
                 files.closed = [(n, s) for n, s in files.closed if n > target]
         except (OSError, StateError) as exc:
-            log.error("could not merge the saved state of namespace %r: %s", files.name, exc)
+            if files.epoch == epoch:  # else its files went meanwhile (a drop), and with them what failed
+                log.error("could not merge the saved state of namespace %r: %s", files.name, exc)
         finally:
             files.compacting = False
 
