@@ -91,6 +91,21 @@ SERVE_OPTIONS = (
 )
 
 
+SCHEMA_HELP = """Print the JSON Schema of scenario files. Editors complete and check scenario files with it:
+vendors, operations (the SDK's method names and the operationIds) and error codes are enums.
+
+The schema ships inside the package (emulator/scenario.schema.json). To wire it to the YAML language server
+(VS Code's YAML extension, or any editor using yaml-language-server), either put this first line in a scenario:
+
+    # yaml-language-server: $schema=<path printed by: python -c "from emulator import shipped; print(shipped.schema_path())">
+
+or map it to your scenario files in the editor's settings (VS Code settings.json):
+
+    "yaml.schemas": {"/path/to/scenario.schema.json": "scenarios/*.yaml"}
+
+or write a copy next to your files: python -m emulator schema > scenario.schema.json"""
+
+
 def _env_default(option: Option) -> Any:
     raw = os.environ.get(option.env)
     if raw is None:
@@ -129,7 +144,8 @@ def _parser() -> argparse.ArgumentParser:
         _add(serve_parser, option)
     validate_parser = sub.add_parser("validate", help="check scenario files; every mistake is reported with its line")
     validate_parser.add_argument("files", nargs="+", metavar="FILE")
-    sub.add_parser("schema", help="print the JSON Schema of scenario files (for editor completion)")
+    sub.add_parser("schema", help="print the JSON Schema of scenario files (for editor completion)",
+                   description=SCHEMA_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub.add_parser("demo", help="tell each vendor's demo story through its official SDK (needs the SDKs)")
     return parser
 
@@ -161,7 +177,7 @@ def schema(args: argparse.Namespace) -> int:
     from emulator.core.scenario import json_schema
     from emulator.vendors.registry import vendors
 
-    print(json.dumps(json_schema({v.name: v.scenario_section for v in vendors()}), indent=2))
+    print(json.dumps(json_schema(vendors()), indent=2))
     return 0
 
 

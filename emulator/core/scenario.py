@@ -442,13 +442,41 @@ def check(text: str, source: str, vendors: Iterable["Vendor"]) -> Scenario:
     return scenario
 
 
-def json_schema(sections: Mapping[str, type[BaseModel] | None]) -> dict[str, Any]:
-    """The JSON Schema of a scenario file with every vendor's section, for editor completion."""
-    fields: dict[str, Any] = {name: (Optional[model] if model else Optional[dict], None)
-                              for name, model in sections.items()}
+SCHEMA_ID = "urn:llm-eval-emulator:scenario:1"
+
+
+def json_schema(vendors: Iterable["Vendor"]) -> dict[str, Any]:
+    """The JSON Schema of a scenario file with every vendor's section, for editor completion: a fault rule's
+    vendor, operation and error are enums (per vendor, through if/then), so an editor offers the names that
+    exist and flags the ones that do not, as `validate` does."""
+    vendors = list(vendors)
+    fields: dict[str, Any] = {v.name: (Optional[v.scenario_section] if v.scenario_section else Optional[dict], None)
+                              for v in vendors}
     full = create_model("ScenarioFile", __base__=_Closed, **fields)
     schema = full.model_json_schema()
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}
     schema["title"] = "LLM-eval emulator scenario"
+    rule = schema["$defs"]["FaultSpec"]
+    rule["properties"]["vendor"] = {"anyOf": [{"enum": [v.name for v in vendors]}, {"type": "null"}],
+                                    "description": rule["properties"]["vendor"].get("description", "")}
+
+    def names(of: list["Vendor"]) -> list[str]:
+        return sorted({n for v in of for op in v.operations for n in op.names})
+
+    def codes(of: list["Vendor"]) -> dict[str, Any]:
+        known = {"enum": sorted({c for v in of for c in v.error_codes})}
+        if any(v.render_code("1", "", None) is not None for v in of):  # numeric codes (Qianfan's legacy family)
+            return {"anyOf": [known, {"type": "string", "pattern": "^[0-9]+$"}, {"type": "null"}]}
+        return {"anyOf": [known, {"type": "null"}]}
+
+    rule["allOf"] = [
+        {"if": {"properties": {"vendor": {"const": v.name}}, "required": ["vendor"]},
+         "then": {"properties": {"operation": {"anyOf": [{"enum": names([v])}, {"type": "null"}]},
+                                 "error": codes([v])}}}
+        for v in vendors
+    ] + [{"if": {"not": {"properties": {"vendor": {"type": "string"}}, "required": ["vendor"]}},
+          "then": {"properties": {"operation": {"anyOf": [{"enum": names(vendors)}, {"type": "null"}]},
+                                  "error": codes(vendors)}}}]
     return schema
 
 
