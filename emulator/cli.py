@@ -97,7 +97,9 @@ vendors, operations (the SDK's method names and the operationIds) and error code
 The schema ships inside the package (emulator/scenario.schema.json). To wire it to the YAML language server
 (VS Code's YAML extension, or any editor using yaml-language-server), either put this first line in a scenario:
 
-    # yaml-language-server: $schema=<path printed by: python -c "from emulator import shipped; print(shipped.schema_path())">
+    # yaml-language-server: $schema=/path/to/scenario.schema.json
+
+(the installed file's path: python -c "from emulator import shipped; print(shipped.schema_path())")
 
 or map it to your scenario files in the editor's settings (VS Code settings.json):
 
@@ -182,6 +184,13 @@ def schema(args: argparse.Namespace) -> int:
 
 
 def demo(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    missing = [sdk for sdk in ("meetkai_mka1", "qianfan", "mistralai", "pydo") if importlib.util.find_spec(sdk) is None]
+    if missing:
+        print(f"error: the demo drives each vendor's official SDK; {', '.join(missing)} missing: "
+              "pip install 'llm-eval-emulator[demo]'", file=sys.stderr)
+        return 2
     from emulator import demo as stories
 
     return stories.main()
