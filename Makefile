@@ -41,10 +41,10 @@ screenshots: $(VENV)/.installed-test
 bench: $(VENV)/.installed
 	$(PY) -m bench.bench $(BENCH_ARGS)
 
-# The inspector page's load time over 10,000 runs, in Debian's Chromium (needs the test extra's playwright).
 soak: $(VENV)/.installed
 	$(PY) -m bench.soak $(SOAK_ARGS)
 
+# The inspector page's load time over 10,000 runs, in Debian's Chromium (needs the test extra's playwright).
 bench-inspector: $(VENV)/.installed-test
 	$(PY) -m bench.inspector $(BENCH_ARGS)
 
