@@ -345,7 +345,11 @@ async def import_snapshot(request: Request) -> Any:
     world = request.app.state.world
     world.check_room(name)
     try:
-        ns = await asyncio.to_thread(lambda: snapshot.restore(name, loads(raw) if raw else None))
+        def restore() -> Namespace:
+            with scenarios.collections_held():
+                return snapshot.restore(name, loads(raw) if raw else None)
+
+        ns = await asyncio.to_thread(restore)
     except snapshot.SnapshotError as exc:
         raise ApiError("invalid_request", f"snapshot: {exc}") from None
     world.namespaces[name] = ns
