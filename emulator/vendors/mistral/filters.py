@@ -16,18 +16,20 @@ inotcontains and excludes are true; isnull tests it (value true or null: is null
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 from typing import Any, Callable
 
 from emulator.core.errors import ApiError
+from emulator.vendors.mistral import patterns
 from emulator.vendors.mistral.errors import error
 from emulator.vendors.mistral.fields import ALL_OPERATORS, BY_NAME, FieldDef, micros
 from emulator.vendors.mistral.records import Event
 
 Predicate = Callable[[Event], bool]
+# Every event is tested against the whole tree, so its size bounds the work per event.
 MAX_DEPTH = 16
 MAX_CONDITIONS = 256
+MAX_NODES = 1_000  # groups and conditions together (empty groups cost a call per event too)
 
 
 def _bad(path: str, message: str) -> ApiError:
@@ -131,12 +133,11 @@ def _condition(node: dict, path: str) -> Predicate:
             return lambda e: (got := read(e)) is not None and item in got
         return lambda e: (got := read(e)) is None or item not in got
     if op == "matches":
-        pattern = _text(field, value, where)
         try:
-            compiled = re.compile(pattern)
-        except re.error as exc:
+            test = patterns.search(_text(field, value, where), dot_nl=False)
+        except patterns.PatternError as exc:
             raise _bad(where, f"not a valid regular expression: {exc}") from None
-        return lambda e: (got := read(e)) is not None and compiled.search(got) is not None
+        return lambda e: (got := read(e)) is not None and test(got)
     text = _text(field, value, where)
     folded = text.lower()
     tests: dict[str, Callable[[str], bool]] = {
@@ -153,8 +154,10 @@ def _condition(node: dict, path: str) -> Predicate:
 
 
 class _Budget:
+    """What one filter has used so far of MAX_NODES and MAX_CONDITIONS."""
+
     def __init__(self) -> None:
-        self.conditions = 0
+        self.nodes = self.conditions = 0
 
 
 def _node(node: Any, path: str, depth: int, budget: _Budget) -> Predicate | None:
@@ -163,6 +166,9 @@ def _node(node: Any, path: str, depth: int, budget: _Budget) -> Predicate | None
         raise _bad(path, f"filters nest deeper than {MAX_DEPTH} levels")
     if not isinstance(node, dict):
         raise _bad(path, "expected a group ({\"AND\": [...], \"OR\": [...]}) or a condition ({field, op, value})")
+    budget.nodes += 1
+    if budget.nodes > MAX_NODES:
+        raise _bad(path, f"a filter may hold at most {MAX_NODES} groups and conditions in all")
     if "field" in node or "op" in node:
         budget.conditions += 1
         if budget.conditions > MAX_CONDITIONS:
