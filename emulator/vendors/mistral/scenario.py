@@ -26,13 +26,16 @@
 
 from __future__ import annotations
 
+import copy
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from emulator.core.errors import ApiError
-from emulator.core.ids import derived_unit
 from emulator.core.namespace import Namespace
 from emulator.core.scenario import ScenarioError
 from emulator.core.timeline import StepSpec, TimelineError, build
@@ -101,19 +104,49 @@ class Section(Strict):
     datasets: list[ScenarioDataset] = Field(default_factory=list)
 
 
-def _event(ns: Namespace, spec: ScenarioEvent, key: object, created_at: float) -> Event:
-    made = generate.event_fields(ns.seed, "scenario", key)
+def _given(spec: ScenarioEvent) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What the spec fixes of its events' fields and extra fields (read once per spec, not once per event)."""
     given = spec.model_dump(exclude_unset=True, exclude={"generate", "spread_seconds", "age_seconds", "created_at",
                                                          "extra_fields", "event_id", "correlation_id"})
     if spec.request_messages is not None and spec.nb_input_tokens is None:
         given["nb_input_tokens"] = int(generate.words_in(spec.request_messages) * 1.3) + 4
     if spec.response_messages is not None and spec.nb_output_tokens is None:
         given["nb_output_tokens"] = int(generate.words_in(spec.response_messages) * 1.3) + 1
-    extra = dict(made.pop("extra"))
-    if spec.extra_fields is not None:
-        extra.update(spec.extra_fields.model_dump(exclude_unset=True))
-    return Event(event_id=service.new_uuid(ns), correlation_id=service.new_uuid(ns), created_at=created_at,
-                 **{**made, **given}, extra=extra)
+    extra = spec.extra_fields.model_dump(exclude_unset=True) if spec.extra_fields is not None else {}
+    return given, extra
+
+
+def _event(ns: Namespace, made: dict[str, Any], given: tuple[dict[str, Any], dict[str, Any]],
+           created_at: float) -> Event:
+    """One event: generated fields, overridden by what the spec gives (copied: events share no containers)."""
+    fields, extra = given
+    if fields:
+        made.update(copy.deepcopy(fields))
+    if extra:
+        made["extra"].update(copy.deepcopy(extra))
+    return Event(event_id=service.new_uuid(ns), correlation_id=service.new_uuid(ns), created_at=created_at, **made)
+
+
+def _generated(ns: Namespace, spec: ScenarioEvent, given: tuple[dict[str, Any], dict[str, Any]], number: int,
+               now: float) -> list[Event]:
+    """The events of `generate: N`, spread over the `spread_seconds` before `age_seconds` ago."""
+    latest = now - spec.age_seconds
+    return [_event(ns, made, given, latest - spec.spread_seconds * place)
+            for place, made in generate.events("scenario", ns.seed, number, count=spec.generate)]
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a batch of events is made. Every object a batch allocates
+    survives it, so the collector's passes over the growing heap find nothing and cost 40% of a 100,000-event
+    load; the batch makes no reference cycles, and reference counting frees what it drops."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 def load(ns: Namespace, raw: Any) -> None:
@@ -121,16 +154,16 @@ def load(ns: Namespace, raw: Any) -> None:
     c = Caller(ns=ns, token="scenario")
     now = ns.now()
     for number, spec in enumerate(section.events):
+        given = _given(spec)
         if spec.generate is not None:
             if spec.event_id or spec.correlation_id:
                 raise ScenarioError("generated events get their own ids (drop event_id/correlation_id)",
                                     ("events", number))
-            for i in range(spec.generate):
-                age = spec.age_seconds + spec.spread_seconds * derived_unit(ns.seed, "mistral.age", number, i)
-                service.add_event(ns, _event(ns, spec, (number, i), now - age))
+            with _gc_paused():
+                service.add_events(ns, _generated(ns, spec, given, number, now))
             continue
         created = spec.created_at.timestamp() if spec.created_at else now - spec.age_seconds
-        event = _event(ns, spec, (number, "explicit"), created)
+        event = _event(ns, generate.event_fields(ns.seed, "scenario", (number, "explicit")), given, created)
         event.event_id = spec.event_id or event.event_id
         event.correlation_id = spec.correlation_id or event.correlation_id
         try:
