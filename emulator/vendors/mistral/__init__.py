@@ -18,8 +18,9 @@ Choices where the vendor is silent (written down here, kept consistent):
   (`get_judges_v1_observability_judges_get`). A missing body, or one that is not a JSON object, is 422.
 - Errors: {"detail": {"message", "error_code"}}. Request-shape problems are 422 VALIDATION_ERROR; a bad filter
   (unknown field or operator, an operator the field's type lacks, a value of the wrong type, a regex RE2 refuses
-  or one over 1,000 characters, more than 16 levels, 256 conditions or 1,000 groups and conditions in all) is
-  422 SEARCH_BAD_REQUEST naming the node (`search_params.filters.AND[1].op`).
+  or one over 1,000 characters, more than 16 levels, 64 conditions, 4 `matches` conditions or 1,000 groups and
+  conditions in all) is 422 SEARCH_BAD_REQUEST naming the node (`search_params.filters.AND[1].op`). Groups that
+  constrain nothing are dropped before any event is read.
   Unknown ids: 404 SEARCH_NOT_FOUND (events), JUDGE_NOT_FOUND, CAMPAIGN_NOT_FOUND, DATASET_NOT_FOUND,
   DATASET_RECORD_NOT_FOUND, DATASET_TASK_NOT_FOUND, FIELDS_NOT_FOUND. Each code's status is errors.CODE_STATUS.
 - Events come from scenarios only (the API has no create). Filterable fields are fields.FIELDS: created_at,
@@ -84,8 +85,8 @@ Choices where the vendor is silent (written down here, kept consistent):
   condition on an absent (null) value is false, NOT negates it; EXISTS means not null and not empty. Any
   mistake (syntax, unknown field, operator the type lacks, value of the wrong type, a regex RE2 refuses) is 422
   TRACES_FILTER_QUERY_PARSE_ERROR naming the character position, as is going over a limit: an expression over
-  10,000 characters, nesting deeper than 32 levels of parentheses and NOT, more than 100 conditions, a regex or
-  LIKE pattern over 1,000 characters. A null or blank expression matches all.
+  10,000 characters, nesting deeper than 32 levels of parentheses and NOT, more than 64 conditions or 4 regex
+  and LIKE conditions, a regex or LIKE pattern over 1,000 characters. A null or blank expression matches all.
 - Patterns run in time linear in the text, so none can hold the server (patterns.py): regexes (`=~`, `!~`,
   `matches`) are RE2's syntax (ClickHouse's, whose operators the search language uses), and RE2 refuses what it
   cannot match without backtracking (backreferences, lookaround); LIKE/ILIKE are translated to RE2: `%` any run
