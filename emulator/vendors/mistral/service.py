@@ -86,7 +86,9 @@ def campaigns(ns: Namespace) -> Collection[Campaign]:
 
 
 def _cache(ns: Namespace) -> dict[str, Any]:
-    return ns.extras.setdefault("mistral", {})
+    """Data derived from the records (the event order, each event's words), rebuilt from them when missing: it
+    lives in ns.cache, which snapshots skip, and grows only with the events."""
+    return ns.cache.setdefault("mistral", {})
 
 
 EventKey = tuple[int, str]  # (-created_at in microseconds, event_id): newest first, then by id
@@ -97,7 +99,7 @@ def event_key(event: Event) -> EventKey:
 
 
 def event_order(ns: Namespace) -> SortedList:
-    """Events ordered newest first: a cache in ns.extras, rebuilt from the records when it is missing or stale."""
+    """Events ordered newest first, rebuilt from the records when it is missing or stale."""
     cache = _cache(ns)
     order = cache.get("event_order")
     store = events(ns)

@@ -77,3 +77,24 @@ def test_generated_events_are_searchable_newest_first_and_the_same_for_the_same_
     assert list(again) == list(by_id)
     assert all(again[i].extra == by_id[i].extra and again[i].created_at == by_id[i].created_at and
                again[i].request_messages == by_id[i].request_messages for i in by_id)
+
+
+def test_derived_data_lives_in_the_cache_snapshots_skip(client):
+    from emulator.core import snapshot
+
+    world = client.app.state.world
+    ns = world.namespaces["gen"] = built()
+    auth = {"Authorization": "Bearer gen"}
+    first = service.events(ns).values().__iter__().__next__().event_id
+    calls = [("/chat-completion-events/search-ids", {"search_params": {"filters": None}}),
+             (f"/chat-completion-events/{first}/similar-events", None), ("/logs/search", {}), ("/traces/search", {})]
+    answers = [client.request("GET" if body is None else "POST", "/v1/observability" + path, json=body,
+                              headers=auth).json() for path, body in calls]
+    assert set(ns.cache) >= {"mistral", "mistral.otel"} and "mistral" not in ns.extras
+    assert set(ns.cache["mistral"]) == {"event_order", "event_words"}
+    exported = snapshot.export_namespace(ns)
+    assert "event_order" not in str(exported["state"]["extras"])
+    restored = snapshot.import_namespace(world, "gen", exported)
+    assert restored.cache == {}
+    assert [client.request("GET" if body is None else "POST", "/v1/observability" + path, json=body,
+                           headers=auth).json() for path, body in calls] == answers

@@ -8,18 +8,17 @@ private to the emulator); render() turns one into the SDK's wire shape.
 
 Why indexed: a feed is ordered by (time, id), oldest or newest first, and its cursor is the last key served. Each
 kind keeps its keys sorted both ways (Index), built once when the rows change, so a page is a keyset walk
-(core.pagination.keyset_page) and never a sort of every row. The indexes live in `Derived`, one per namespace
-in a WeakKeyDictionary keyed by the namespace object (not in ns.extras, which snapshots copy): a reset or a
-snapshot import makes a new namespace and so drops them; events added by a scenario (the only way events arrive)
-are noticed by their count; a campaign that completes or is deleted is noticed by the set of completed campaigns,
-which every read of evaluations checks anyway.
+(core.pagination.keyset_page) and never a sort of every row. The indexes live in `Derived`, in the namespace's
+ns.cache (derived data, which snapshots skip): a reset or a snapshot import makes a new namespace and so drops
+them; events added by a scenario (the only way events arrive) are noticed by their count; a campaign that
+completes or is deleted is noticed by the set of completed campaigns, which every read of evaluations checks
+anyway.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from sortedcontainers import SortedList
 
@@ -261,14 +260,14 @@ class Derived:
     traces: Index | None = None  # bare_traces with counts; None when either changed
 
 
-_DERIVED: "WeakKeyDictionary[Namespace, Derived]" = WeakKeyDictionary()
+CACHE_KEY = "mistral.otel"  # the namespace's Derived, in ns.cache
 
 
 def _state(c: Caller) -> Derived:
     """The namespace's derived rows, with the event indexes brought up to date."""
-    state = _DERIVED.get(c.ns)
+    state = c.ns.cache.get(CACHE_KEY)
     if state is None:
-        state = _DERIVED[c.ns] = Derived()
+        state = c.ns.cache[CACHE_KEY] = Derived()
     events = service.events(c.ns)
     if state.events is not events or state.events_seen != len(events):
         derived = [_event_rows(c, state, event) for event in events.values()]
