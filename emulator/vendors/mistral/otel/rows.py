@@ -18,6 +18,7 @@ anyway.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from sortedcontainers import SortedList
@@ -77,10 +78,16 @@ def _nanos(start: float, end: float) -> int:
     return (catalogue.micros(end) - catalogue.micros(start)) * 1000
 
 
+@lru_cache(maxsize=256)
+def _tenant(seed: int) -> tuple[str, str, str]:
+    """(customer, organization, workspace) ids of a namespace: the same for all its rows, so derived once."""
+    return tuple(service.derived_uuid(seed, part) for part in ("customer", "organization", "workspace"))
+
+
 def _identity(c: Caller, event: Event) -> Row:
-    return {"customer_id": service.derived_uuid(c.ns.seed, "customer"),
-            "organization_id": service.derived_uuid(c.ns.seed, "organization"),
-            "workspace_id": c.workspace_id, "user_id": event.extra.get("user_id") or ""}
+    customer, organization, workspace = _tenant(c.ns.seed)
+    return {"customer_id": customer, "organization_id": organization, "workspace_id": workspace,
+            "user_id": event.extra.get("user_id") or ""}
 
 
 def _derive(c: Caller, event: Event) -> EventRows:
@@ -270,7 +277,8 @@ def _state(c: Caller) -> Derived:
         state = c.ns.cache[CACHE_KEY] = Derived()
     events = service.events(c.ns)
     if state.events is not events or state.events_seen != len(events):
-        derived = [_event_rows(c, state, event) for event in events.values()]
+        with service.gc_paused():
+            derived = [_event_rows(c, state, event) for event in events.values()]
         state.event_of_trace = {rows.trace["trace_id"]: rows.trace["_event"] for rows in derived}
         state.logs = Index.of(LOGS, [log for rows in derived for log in rows.logs])
         state.spans = Index.of(SPANS, [span for rows in derived for span in rows.spans])
