@@ -76,7 +76,8 @@ class ExtraFields(Strict):
 
 class ScenarioEvent(Strict):
     generate: Optional[int] = Field(None, ge=1, le=100_000, description="make this many plausible events")
-    spread_seconds: Seconds = Field(7 * 86400, description="generated events fall in the this long before their age")
+    spread_seconds: Seconds = Field(7 * 86400, description="generated events are spread over this long, ending "
+                                                           "age_seconds ago")
     event_id: Optional[str] = Field(None, min_length=1, max_length=100)
     correlation_id: Optional[str] = Field(None, min_length=1, max_length=100)
     age_seconds: Seconds = Field(0, description="created this long before the scenario loads")

@@ -5,8 +5,8 @@ Each condition is checked against the kind's field table (fields.py) while it is
 operator the field's type lacks or a value of the wrong type is a 422 naming the character position before any
 row is read. Length (MAX_EXPRESSION) and nesting (MAX_DEPTH) are capped so a hostile expression cannot exhaust
 the stack, and the number of conditions and patterns (MAX_CONDITIONS, MAX_PATTERNS) so that it cannot make each
-row cost much; regexes and LIKE patterns run in linear time (patterns.py). The grammar is written down in the docstring of
-emulator/vendors/mistral.
+row cost much; regexes and LIKE patterns run in linear time (patterns.py). The grammar is written down in the
+docstring of emulator/vendors/mistral.
 """
 
 from __future__ import annotations
