@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import gc
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -223,12 +224,13 @@ def similar_events(c: Caller, event_id: str) -> list[Event]:
 
 
 def _words(ns: Namespace, event: Event) -> frozenset[str]:
-    """The words of an event's messages (cached per event: messages never change)."""
+    """The words of an event's messages (cached per event: messages never change; the same words recur across
+    events, so each is kept once)."""
     cache = _cache(ns).setdefault("event_words", {})
     found = cache.get(event.event_id)
     if found is None:
         text = catalogue.message_text(event.request_messages + event.response_messages)
-        found = cache[event.event_id] = frozenset(judging.words(text))
+        found = cache[event.event_id] = frozenset(map(sys.intern, judging.words(text)))  # one copy of each word
     return found
 
 
