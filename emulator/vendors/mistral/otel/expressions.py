@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from emulator.core.errors import ApiError
-from emulator.vendors.mistral.fields import micros
 from emulator.vendors.mistral import patterns
 from emulator.vendors.mistral.errors import error
+from emulator.vendors.mistral.fields import micros
 from emulator.vendors.mistral.otel.fields import Field, Kind
 
 MAX_EXPRESSION = 10_000
