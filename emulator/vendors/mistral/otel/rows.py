@@ -8,18 +8,18 @@ private to the emulator); render() turns one into the SDK's wire shape.
 
 Why indexed: a feed is ordered by (time, id), oldest or newest first, and its cursor is the last key served. Each
 kind keeps its keys sorted both ways (Index), built once when the rows change, so a page is a keyset walk
-(core.pagination.keyset_page) and never a sort of every row. The indexes live in `Derived`, one per namespace
-in a WeakKeyDictionary keyed by the namespace object (not in ns.extras, which snapshots copy): a reset or a
-snapshot import makes a new namespace and so drops them; events added by a scenario (the only way events arrive)
-are noticed by their count; a campaign that completes or is deleted is noticed by the set of completed campaigns,
-which every read of evaluations checks anyway.
+(core.pagination.keyset_page) and never a sort of every row. The indexes live in `Derived`, in the namespace's
+ns.cache (derived data, which snapshots skip): a reset or a snapshot import makes a new namespace and so drops
+them; events added by a scenario (the only way events arrive) are noticed by their count; a campaign that
+completes or is deleted is noticed by the set of completed campaigns, which every read of evaluations checks
+anyway.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from sortedcontainers import SortedList
 
@@ -78,10 +78,16 @@ def _nanos(start: float, end: float) -> int:
     return (catalogue.micros(end) - catalogue.micros(start)) * 1000
 
 
+@lru_cache(maxsize=256)
+def _tenant(seed: int) -> tuple[str, str, str]:
+    """(customer, organization, workspace) ids of a namespace: the same for all its rows, so derived once."""
+    return tuple(service.derived_uuid(seed, part) for part in ("customer", "organization", "workspace"))
+
+
 def _identity(c: Caller, event: Event) -> Row:
-    return {"customer_id": service.derived_uuid(c.ns.seed, "customer"),
-            "organization_id": service.derived_uuid(c.ns.seed, "organization"),
-            "workspace_id": c.workspace_id, "user_id": event.extra.get("user_id") or ""}
+    customer, organization, workspace = _tenant(c.ns.seed)
+    return {"customer_id": customer, "organization_id": organization, "workspace_id": workspace,
+            "user_id": event.extra.get("user_id") or ""}
 
 
 def _derive(c: Caller, event: Event) -> EventRows:
@@ -261,17 +267,18 @@ class Derived:
     traces: Index | None = None  # bare_traces with counts; None when either changed
 
 
-_DERIVED: "WeakKeyDictionary[Namespace, Derived]" = WeakKeyDictionary()
+CACHE_KEY = "mistral.otel"  # the namespace's Derived, in ns.cache
 
 
 def _state(c: Caller) -> Derived:
     """The namespace's derived rows, with the event indexes brought up to date."""
-    state = _DERIVED.get(c.ns)
+    state = c.ns.cache.get(CACHE_KEY)
     if state is None:
-        state = _DERIVED[c.ns] = Derived()
+        state = c.ns.cache[CACHE_KEY] = Derived()
     events = service.events(c.ns)
     if state.events is not events or state.events_seen != len(events):
-        derived = [_event_rows(c, state, event) for event in events.values()]
+        with service.gc_paused():
+            derived = [_event_rows(c, state, event) for event in events.values()]
         state.event_of_trace = {rows.trace["trace_id"]: rows.trace["_event"] for rows in derived}
         state.logs = Index.of(LOGS, [log for rows in derived for log in rows.logs])
         state.spans = Index.of(SPANS, [span for rows in derived for span in rows.spans])
