@@ -6,6 +6,7 @@ the JSON body. Objects the vendor echoes back keep their extra keys.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator, model_validator
@@ -25,7 +26,12 @@ class Open(BaseModel):
 
 
 def eval_modes(value: str) -> list[str]:
-    modes = [m.strip() for m in value.split(",")]
+    return list(_modes(value))
+
+
+@lru_cache(maxsize=64)
+def _modes(value: str) -> tuple[str, ...]:
+    modes = tuple(m.strip() for m in value.split(","))
     if not value or any(m not in EVAL_MODES for m in modes) or len(set(modes)) != len(modes):
         raise ValueError("evalMode is a comma-separated set of rule, model, manual (for example 'rule,model')")
     return modes
