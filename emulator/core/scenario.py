@@ -249,6 +249,9 @@ def _sane(data: Any, loc: tuple, found: list[tuple[tuple, str]], generated: list
 def _yaml_error(exc: yaml.YAMLError, text: str, source: str) -> ScenarioError:
     """A YAML syntax error at its line. libyaml's marks and messages are terser than PyYAML's own, so the file
     is read again by the pure-Python parser (only when it is broken) to say where and what."""
+    if YamlLoader is not yaml.SafeLoader and "nesting depth" in str(exc):  # libyaml's own bound: say ours
+        mark = getattr(exc, "problem_mark", None)
+        return ScenarioError(f"nested deeper than {LIMITS.depth} levels", (), source, mark.line + 1 if mark else None)
     if YamlLoader is not yaml.SafeLoader:
         try:
             _bounded_events(text, source, yaml.SafeLoader)  # its own limits may be what it meets first

@@ -68,10 +68,11 @@ def probe_while(url: str, run: str, adversary) -> tuple[list[float], object]:
     poller = threading.Thread(target=poll)
     poller.start()
     time.sleep(0.2)
+    started = time.monotonic()
     try:
         result = adversary()
     finally:
-        time.sleep(0.1)
+        time.sleep(max(0.1, 1.5 - (time.monotonic() - started)))  # at least ~100 polls around the adversary
         done.set()
         poller.join()
     return latencies, result
