@@ -155,8 +155,10 @@ class Run(Lifecycled):
     trajectories: dict[tuple[str, str, int], dict[str, Any]] = field(default_factory=dict)
     measured: set[tuple[str, str, int]] = field(default_factory=set)
     artifact_file_ids: list[str] = field(default_factory=list)
-    # Rendered bytes of a run that is at rest (terminal); cleared by every change.
+    # Rendered bytes of the run (render.run_bytes); cleared by every change. `cached_at` is the virtual time they
+    # hold for a run still moving, None for one at rest.
     cached: bytes | None = None
+    cached_at: float | None = None
 
     @property
     def total_samples(self) -> int:

@@ -40,7 +40,8 @@ def _run(c: Caller, r) -> bytes:
 
 def _runs_page(c: Caller, page) -> bytes:
     items = page.items
-    encoded = [r.cached or render.run_bytes(c, r) for r in items]  # runs at rest are already encoded
+    now = c.now
+    encoded = [render.run_bytes(c, r, now) for r in items]
     return render.listing(encoded, page.has_more, items[0].id if items else None, items[-1].id if items else None)
 
 
