@@ -59,6 +59,10 @@ class Vendor:
     max_body: int = DEFAULT_MAX_BODY  # bytes a request body may have unless its operation says otherwise
     scenario_section: type[BaseModel] | None = None  # the model of the vendor's section of a scenario file
     load_scenario: Callable[["Namespace", Any], None] | None = None  # loads that section into a namespace
+    # For the OpenAPI document (core.openapi): the credential's security schemes by name, and the error answers
+    # an operation may give, {status: envelope model} (every status its errors.py can render).
+    security: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    error_responses: Callable[[Operation], Mapping[int, type[BaseModel]]] | None = None
 
     def __post_init__(self) -> None:
         if not self.owns:

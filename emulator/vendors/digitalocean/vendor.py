@@ -1,6 +1,7 @@
 """DigitalOcean as the app sees it: prefix, operation table, caller, envelopes and scenario section."""
 
 from emulator.core.http import bearer_token
+from emulator.core.openapi import BEARER
 from emulator.core.vendor import Vendor
 from emulator.vendors.digitalocean import PREFIX, errors, routes, scenario
 
@@ -14,6 +15,8 @@ VENDOR = Vendor(
     render_code=errors.render_code,
     render_result=routes.render_result,
     error_codes=errors.ERROR_CODES,
+    error_responses=errors.error_responses,
+    security={"bearer": BEARER},
     scenario_section=scenario.Section,
     load_scenario=scenario.load,
 )

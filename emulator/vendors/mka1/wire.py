@@ -1,6 +1,7 @@
 """Request shapes of the MKA1 evals API (bodies and query strings), with the vendor's own field names.
 
-Response shapes are built in render.py; the tests check them against the official SDK's models.
+Response shapes are built in render.py; the tests check them against the official SDK's models. The answer
+models at the end describe the main ones (a run, a page of runs) for the OpenAPI document.
 """
 
 from __future__ import annotations
@@ -303,3 +304,66 @@ class OverviewQuery(Wire):
 class SampleLocator(Wire):
     task_id: Optional[str] = None
     model: Optional[str] = None
+
+
+# ---- answers (the OpenAPI document's success schemas; render.py builds them) ----------------------------------
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RequestCounts(Answer):
+    total: int
+    completed: int
+    failed: int
+
+
+class Tokens(Answer):
+    """Token totals, null until the run completes."""
+
+    input: Optional[int]
+    output: Optional[int]
+    cached: Optional[int]
+    reasoning: Optional[int]
+
+
+class Run(Answer):
+    """An eval.run, as every run operation answers it."""
+
+    id: str
+    object: Literal["eval.run"]
+    suite_id: str
+    suite_version: int
+    suite_version_id: str
+    org_id: str
+    team_id: str
+    status: RunStatus
+    models: list[str]
+    task_ids: Optional[list[str]]
+    judge_model: Optional[str]
+    embedding_model: Optional[str]
+    generation: dict[str, Any]
+    request_counts: RequestCounts
+    metrics: Optional[dict[str, Any]] = Field(description="mean score per metric and `by_task`, once scored")
+    error: Optional[dict[str, Any]]
+    artifact_file_ids: list[str]
+    metadata: dict[str, str]
+    agent_name: Optional[str]
+    agent_version: Optional[str]
+    agent_effort: Optional[str]
+    cost_usd: Optional[float]
+    tokens: Tokens
+    created_at: int = Field(description="epoch seconds")
+    started_at: Optional[int]
+    completed_at: Optional[int]
+    cancelled_at: Optional[int]
+    failed_at: Optional[int]
+
+
+class RunList(Answer):
+    object: Literal["list"]
+    data: list[Run]
+    has_more: bool
+    first_id: Optional[str]
+    last_id: Optional[str]
