@@ -6,7 +6,7 @@ models at the end describe the main ones (a run, a page of runs) for the OpenAPI
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -16,6 +16,9 @@ TASK_TYPES = (
     "classification", "multiple_choice", "qa", "summarization", "semantic_similarity", "llm_judge",
     "numeric", "math", "custom", "transcription", "embedding",
 )
+
+# A suite version: 1 and up, and within what the API's integers hold (an echoed 10**30 could not be encoded).
+Version = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 RunStatus = Literal["queued", "in_progress", "finalizing", "completed", "failed", "cancelling", "cancelled"]
 SampleStatus = Literal["queued", "generating", "ready_to_score", "scoring", "running", "completed", "failed"]
@@ -123,7 +126,7 @@ class RunKnobs(Wire):
 class CreateRun(RunKnobs):
     suite_id: str = Field(min_length=1)
     models: list[str] = Field(min_length=1, max_length=20)
-    suite_version: Optional[int] = Field(None, ge=1)
+    suite_version: Optional[Version] = None
     metadata: dict[str, str] = Field(default_factory=dict)
 
 
@@ -158,7 +161,7 @@ class ImportAgentRun(Wire):
     suite_id: str = Field(min_length=1)
     agent_name: str = Field(min_length=1)
     model: str = Field(min_length=1)
-    suite_version: Optional[int] = Field(None, ge=1)
+    suite_version: Optional[Version] = None
     agent_version: Optional[str] = None
     agent_effort: Optional[str] = None
     cost_usd: Optional[float] = None
@@ -210,7 +213,7 @@ class CreateSchedule(Wire):
     suite_id: str = Field(min_length=1)
     run: ScheduleRunConfig
     description: Optional[str] = Field(None, max_length=10_000)
-    suite_version: Optional[int] = Field(None, ge=1)
+    suite_version: Optional[Version] = None
     cron: Optional[str] = None
     interval_seconds: Optional[int] = Field(None, ge=1)
     timezone: str = "UTC"
@@ -226,7 +229,7 @@ class UpdateSchedule(Wire):
 
     name: Optional[str] = Field(None, min_length=1, max_length=255)
     description: Optional[str] = Field(None, max_length=10_000)
-    suite_version: Optional[int] = Field(None, ge=1)
+    suite_version: Optional[Version] = None
     cron: Optional[str] = None
     interval_seconds: Optional[int] = Field(None, ge=1)
     timezone: Optional[str] = None
@@ -253,13 +256,13 @@ class ListSuitesQuery(ListQuery):
 class ListRunsQuery(ListQuery):
     owned_only: bool = False
     suite_id: Optional[str] = None
-    suite_version: Optional[int] = None
+    suite_version: Optional[Version] = None
     status: Optional[RunStatus] = None
 
 
 class ListScheduleRunsQuery(ListQuery):
     suite_id: Optional[str] = None
-    suite_version: Optional[int] = None
+    suite_version: Optional[Version] = None
     status: Optional[RunStatus] = None
 
 
@@ -283,14 +286,14 @@ class ListSamplesQuery(Wire):
 
 
 class LeaderboardRunsQuery(Wire):
-    suite_version: Optional[int] = None
+    suite_version: Optional[Version] = None
     per_group: int = Field(5, ge=1, le=50)
     model: Optional[str] = None
     cursor: Optional[str] = None
 
 
 class LeaderboardQuery(Wire):
-    suite_version: Optional[int] = None
+    suite_version: Optional[Version] = None
     metric: str = "reward"
     agent: Optional[str] = None
     model: Optional[str] = None
