@@ -7,7 +7,8 @@ the JSON body. Objects the vendor echoes back keep their extra keys.
 
 from __future__ import annotations
 
-from typing import Any, Generic, Literal, Optional, TypeVar, Union
+from itertools import permutations
+from typing import Annotated, Any, Generic, Literal, Optional, TypeVar, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator, model_validator
 
@@ -22,6 +23,11 @@ class Wire(BaseModel):
 
 class Open(BaseModel):
     model_config = ConfigDict(extra="allow")
+
+
+# Every value eval_modes accepts (each mode at most once, in any order), for the OpenAPI document's enum.
+EVAL_MODE_VALUES = [",".join(p) for n in (1, 2, 3) for p in permutations(EVAL_MODES, n)]
+EvalMode = Annotated[StrictStr, Field(json_schema_extra={"enum": EVAL_MODE_VALUES})]
 
 
 def eval_modes(value: str) -> list[str]:
@@ -92,7 +98,7 @@ class AutoModelEvalConfig(Open):
 
 
 class EvalConfig(Open):
-    evalMode: StrictStr
+    evalMode: EvalMode
     autoModelEvalConfig: Optional[AutoModelEvalConfig] = None
 
     @field_validator("evalMode")
@@ -139,7 +145,7 @@ class VersionEvalInfo(Open):
 
 
 class StandardConf(Open):
-    evalMode: StrictStr
+    evalMode: EvalMode
     apiName: Optional[StrictStr] = None
     scoreModes: Optional[list[StrictStr]] = None
     evaluationDimension: Optional[list[dict[str, Any]]] = None
