@@ -16,10 +16,11 @@ One generator serves every vendor and the control API (`Surface` is what a docum
 Operations chosen by a query value (Qianfan's `POST /v2/eval?Action=...`). OpenAPI identifies an operation by
 path and method alone, and a path key may not carry a query (`/v2/eval?Action=X`) or a fragment, so the rows
 sharing a path and method become ONE operation whose required `Action` query parameter enumerates every Action
-(a client picks one; Schemathesis's coverage phase tries each enum value, so every Action is exercised); its
-body is `anyOf` the Actions' bodies and each answer `anyOf` theirs, which is exactly what the endpoint accepts
-and gives as a whole. The pairing OpenAPI cannot state (this Action takes that body) is kept in an `x-actions`
-extension: Action -> its own operationId, aliases, body and answers.
+(a client picks one; Schemathesis's coverage phase tries each enum value); its body is `anyOf` the Actions'
+bodies and each answer `anyOf` theirs, which is exactly what the endpoint accepts and gives as a whole, so the
+document validates and any tool can send every Action. The pairing OpenAPI cannot state (this Action takes that
+body) is kept in an `x-actions` extension: Action -> its own operationId, aliases, body and success answer; a
+tool that narrows the operation by it draws each Action with its own body (tests/openapi/test_fuzz.py does).
 """
 
 from __future__ import annotations
