@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 from urllib.parse import parse_qsl
 
-import pytest
 import schemathesis
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -25,7 +24,6 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-
 from starlette.testclient import TestClient
 
 from emulator.app import build_app
@@ -137,7 +135,7 @@ def with_seeded_ids(values: dict) -> st.SearchStrategy:
 
 
 def configured(schema, credential, seeded):
-    """The schema sent through Fresh, drawing seeded ids too, with a bounded number of examples."""
+    """The schema's requests sent through Fresh, its path parameters and bodies drawing seeded ids too."""
     schema.app = Fresh(APP, credential, seeded)
 
     @schema.hook
@@ -162,7 +160,7 @@ def load(name: str, credential, **settings):
     return configured(schema, credential, SEEDS.get(name))
 
 
-def by_action(name: str, path: str, credential) -> dict[str, schemathesis.BaseSchema]:
+def by_action(name: str, path: str, query: str, credential) -> dict[str, schemathesis.BaseSchema]:
     """One schema per Action of an operation chosen by a query value, narrowed by the document's x-actions map:
     in the whole document an Action is drawn apart from its body (anyOf every Action's), which mostly answers
     400, so each Action's own body is drawn here too."""
@@ -174,7 +172,7 @@ def by_action(name: str, path: str, credential) -> dict[str, schemathesis.BaseSc
         narrowed["paths"] = {path: {"post": {
             **op, "operationId": own["operationId"], "requestBody": own["requestBody"],
             "responses": {**op["responses"], **own["responses"]},
-            "parameters": [p if p["in"] != "query" or p["name"] != "Action" else
+            "parameters": [p if p["in"] != "query" or p["name"] != query else
                            {**p, "schema": {"type": "string", "enum": [action]}} for p in op["parameters"]]}}}
         del narrowed["paths"][path]["post"]["x-actions"]
         schema = schemathesis.openapi.from_dict(narrowed, config=config(coverage=True))
@@ -182,45 +180,18 @@ def by_action(name: str, path: str, credential) -> dict[str, schemathesis.BaseSc
     return schemas
 
 
-mka1 = load("mka1", bearer)
-qianfan = load("qianfan", bce_signature)
-qianfan_actions = by_action("qianfan", "/v2/eval", bce_signature)
-mistral = load("mistral", bearer)
-digitalocean = load("digitalocean", bearer)
-control = load("control", no_credential)
-
-
-@mka1.parametrize()
-def test_mka1(case):
-    case.call_and_validate(checks=CHECKS)
-
-
-@qianfan.parametrize()
-def test_qianfan(case):
-    case.call_and_validate(checks=CHECKS)
-
-
-def _fuzz(schema, name: str):
+def fuzz(schema, name: str):
+    """A pytest test of every operation of `schema`, called `name`."""
     def test(case):
         case.call_and_validate(checks=CHECKS)
     test.__name__ = test.__qualname__ = name
     return schema.parametrize()(test)
 
 
-for _action, _schema in qianfan_actions.items():
-    globals()[f"test_qianfan_{_action}"] = _fuzz(_schema, f"test_qianfan_{_action}")
-
-
-@mistral.parametrize()
-def test_mistral(case):
-    case.call_and_validate(checks=CHECKS)
-
-
-@digitalocean.parametrize()
-def test_digitalocean(case):
-    case.call_and_validate(checks=CHECKS)
-
-
-@control.parametrize()
-def test_control(case):
-    case.call_and_validate(checks=CHECKS)
+test_mka1 = fuzz(load("mka1", bearer), "test_mka1")
+test_qianfan = fuzz(load("qianfan", bce_signature), "test_qianfan")
+for _action, _schema in by_action("qianfan", "/v2/eval", "Action", bce_signature).items():
+    globals()[f"test_qianfan_{_action}"] = fuzz(_schema, f"test_qianfan_{_action}")
+test_mistral = fuzz(load("mistral", bearer), "test_mistral")
+test_digitalocean = fuzz(load("digitalocean", bearer), "test_digitalocean")
+test_control = fuzz(load("control", no_credential), "test_control")
