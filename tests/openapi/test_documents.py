@@ -213,3 +213,15 @@ def test_the_cli_runs_as_a_module():
     res = subprocess.run([sys.executable, "-m", "emulator", "openapi", "control"], cwd=ROOT, capture_output=True,
                          text=True, timeout=60)
     assert res.returncode == 0 and "/_emulator/openapi/{vendor}.json" in json.loads(res.stdout)["paths"]
+
+
+def test_a_fifth_vendor_gets_its_document_from_its_table_alone():
+    from emulator.vendors import registry
+
+    app = build_app(Settings(clock_mode="manual"), vendors=[*registry.PACKAGES, "tests.acme"])
+    with TestClient(app) as c:
+        doc = c.get("/_emulator/openapi/acme.json").json()
+    validate(doc)
+    assert doc["paths"]["/acme/v1/widgets"]["post"]["responses"]["201"]["content"]["application/json"] == {
+        "schema": {"type": "object"}}
+    assert "security" not in doc  # it declares none
