@@ -19,7 +19,7 @@ from starlette.testclient import TestClient
 from emulator import cli
 from emulator.app import build_app
 from emulator.core.namespace import Settings
-from emulator.core.openapi import operation_id, path_template
+from emulator.core.openapi import operation_id, path_parameters, path_template
 from emulator.vendors.registry import vendors
 from tests.property.qianfan_signing import signed_post
 
@@ -77,6 +77,15 @@ def test_paths_and_methods_are_the_documented_rows(docs, name):
         if row.documented and row.action is None:
             op = docs[name]["paths"][path_template(vendor.prefix + row.path)][row.method.lower()]
             assert op["operationId"] == operation_id(row.name) and op.get("x-aliases", []) == list(row.aliases)
+
+
+def test_path_templates_spanning_slashes_and_suffixed_segments():
+    assert path_template("/_emulator/namespaces/{name:path}") == "/_emulator/namespaces/{name}"
+    assert path_template("/dataset-exports/{export_id}.jsonl") == "/dataset-exports/{export_id}.jsonl"
+    assert [p["name"] for p in path_parameters("/files/{key:path}")] == ["key"]
+    assert [p["name"] for p in path_parameters("/runs/{run_id}/exports/{export_id}.jsonl")] == ["run_id", "export_id"]
+    assert operation_id("eval/result/export") == "eval_result_export"
+    assert operation_id("chat_completion_events.fields.list") == "chat_completion_events_fields_list"
 
 
 def test_every_operation_answers_its_success_and_every_error_status_of_its_vendor(docs):
