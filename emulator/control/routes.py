@@ -354,7 +354,8 @@ async def import_snapshot(request: Request) -> Any:
 
 
 async def openapi_document(request: Request) -> Any:
-    """A served vendor's OpenAPI document, or the control API's (`control`): made once per app, then kept."""
+    """A served vendor's OpenAPI document, or the control API's (`control`): made once per app, then kept. Making
+    one takes tens of milliseconds of pydantic schema work, so it is done off the event loop."""
     name = request.path_params["vendor"]
     app = request.app
     kept = app.state.openapi
@@ -362,7 +363,8 @@ async def openapi_document(request: Request) -> Any:
         vendor = app.state.vendors.get(name)
         if vendor is None and name != "control":
             raise ApiError("not_found", f"no vendor {name!r}{suggest(name, [*app.state.vendors.names, 'control'])}")
-        kept[name] = dumps(control_document() if vendor is None else vendor_document(vendor))
+        made = await asyncio.to_thread(lambda: dumps(control_document() if vendor is None else vendor_document(vendor)))
+        kept.setdefault(name, made)
     return Response(kept[name], media_type="application/json")
 
 
