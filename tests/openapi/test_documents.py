@@ -185,8 +185,8 @@ def test_qianfan_task_reads_match_their_answer_models(client, docs):
 def test_mistral_event_reads_match_their_answer_models(client, docs):
     doc, auth = docs["mistral"], {"Authorization": "Bearer demo"}
     path = "/v1/observability/chat-completion-events"
-    found = conforms(doc, path + "/search", "post", client.post(path + "/search", json={"search_params": {"filters": None}},
-                                                                 headers=auth))
+    searched = client.post(path + "/search", json={"search_params": {"filters": None}}, headers=auth)
+    found = conforms(doc, path + "/search", "post", searched)
     events = found["completion_events"]["results"]
     assert events
     conforms(doc, path + "/{event_id}", "get", client.get(f"{path}/{events[0]['event_id']}", headers=auth))
