@@ -51,6 +51,7 @@ class EmulatorApp(Starlette):
         self.operations = Router(served)
         self.state.world = world
         self.state.vendors = served
+        self.state.openapi = {}  # OpenAPI documents by vendor name (and `control`), encoded once when first asked
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

@@ -1,4 +1,5 @@
-"""`llm-eval-emulator` (or `python -m emulator`): serve, validate scenario files, print their schema, run the demo.
+"""`llm-eval-emulator` (or `python -m emulator`): serve, validate scenario files, print their schema, print a
+vendor's OpenAPI document, run the demo.
 
 Every `serve` option can also be set by an environment variable (EMULATOR_PORT=9000), as container and CI users
 configure emulators; a flag given on the command line wins over the variable. The options are one table
@@ -148,6 +149,9 @@ def _parser() -> argparse.ArgumentParser:
     validate_parser.add_argument("files", nargs="+", metavar="FILE")
     sub.add_parser("schema", help="print the JSON Schema of scenario files (for editor completion)",
                    description=SCHEMA_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    openapi_parser = sub.add_parser("openapi", help="print the OpenAPI 3.1 document of a vendor's emulated API "
+                                                    "(or of the control API: `control`)")
+    openapi_parser.add_argument("vendor", metavar="VENDOR")
     sub.add_parser("demo", help="tell each vendor's demo story through its official SDK (needs the SDKs)")
     return parser
 
@@ -180,6 +184,27 @@ def schema(args: argparse.Namespace) -> int:
     from emulator.vendors.registry import vendors
 
     print(json.dumps(json_schema(vendors()), indent=2))
+    return 0
+
+
+def openapi(args: argparse.Namespace) -> int:
+    import json
+
+    from emulator.control.routes import control_document
+    from emulator.core.openapi import vendor_document
+    from emulator.core.vendor import suggest
+    from emulator.vendors.registry import vendors
+
+    served = vendors()
+    if args.vendor == "control":
+        print(json.dumps(control_document(), indent=2))
+    elif args.vendor in served:
+        print(json.dumps(vendor_document(served[args.vendor]), indent=2))
+    else:
+        names = [*served.names, "control"]
+        print(f"error: no vendor {args.vendor!r}{suggest(args.vendor, names)}; use one of {', '.join(names)}",
+              file=sys.stderr)
+        return 2
     return 0
 
 
@@ -305,7 +330,7 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"serve": serve, "validate": validate, "schema": schema, "demo": demo}
+COMMANDS = {"serve": serve, "validate": validate, "schema": schema, "openapi": openapi, "demo": demo}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -318,3 +343,6 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:  # Ctrl-C: uvicorn has already stopped; no traceback
         return 130
+    except BrokenPipeError:  # the output piped into a reader that stopped early (| head): nothing to report
+        sys.stderr.close()
+        return 0

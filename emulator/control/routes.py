@@ -2,6 +2,10 @@
 
 The namespace is resolved as for vendor requests: the X-Emulator-Namespace header, else the request's credential
 (a bearer token or a Qianfan access key), else `default`. Errors answer {"error": {"message", "type"}}.
+
+The routes are one table of core.operations.Operation rows, like a vendor's, so that the one OpenAPI generator
+(core.openapi) describes them too; here a row's handler is an async Starlette endpoint of the request, and its
+query and body models only document what the handler parses itself.
 """
 
 from __future__ import annotations
@@ -9,9 +13,9 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Optional, Union
+from typing import Any, Awaitable, Callable, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -24,6 +28,8 @@ from emulator.core.errors import ApiError
 from emulator.core.journal import as_entry
 from emulator.core.jsonio import dumps, loads
 from emulator.core.namespace import NAMESPACE_HEADER, Namespace
+from emulator.core.openapi import Surface, document, vendor_document
+from emulator.core.operations import Operation
 from emulator.core.validation import parse, parse_query
 from emulator.core.vendor import suggest
 
@@ -64,6 +70,31 @@ class ResourcesQuery(BaseModel):
     kind: Optional[str] = Field(None, description="one kind of resource (run, task, campaign...)")
     limit: int = Field(resources.DEFAULT_LIMIT, ge=1, le=resources.MAX_LIMIT)
     cursor: Optional[str] = Field(None, description="the previous page's next_cursor")
+
+
+class Snapshot(RootModel[dict[str, Any]]):
+    """A namespace as GET /snapshot exports it."""
+
+
+class ClockState(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    namespace: str
+    mode: Literal["realtime", "manual"]
+    now: float = Field(description="epoch seconds")
+    iso: str
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    message: str
+    type: str  # the neutral kind: invalid_request, not_found...
+
+
+class ErrorEnvelope(BaseModel):
+    """Every control API error answer, for the OpenAPI document."""
+
+    model_config = ConfigDict(extra="forbid")
+    error: ErrorDetail
 
 
 def render_error(error: ApiError) -> Response:
@@ -380,32 +411,74 @@ async def ui_asset(request: Request) -> Any:
     return _ui_file(name)
 
 
+
+# ---- OpenAPI documents ----------------------------------------------------------------------------------------
+
+
+async def openapi_document(request: Request) -> Any:
+    """A served vendor's OpenAPI document, or the control API's (`control`): made once per app, then kept. Making
+    one takes tens of milliseconds of pydantic schema work, so it is done off the event loop."""
+    name = request.path_params["vendor"]
+    app = request.app
+    kept = app.state.openapi
+    if name not in kept:
+        vendor = app.state.vendors.get(name)
+        if vendor is None and name != "control":
+            raise ApiError("not_found", f"no vendor {name!r}{suggest(name, [*app.state.vendors.names, 'control'])}")
+        made = await asyncio.to_thread(lambda: dumps(control_document() if vendor is None else vendor_document(vendor)))
+        kept.setdefault(name, made)
+    return Response(kept[name], media_type="application/json")
+
+
+def row(method: str, path: str, handler: Handler, status: int = 200, *, query: type[BaseModel] | None = None,
+        body: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
+        documented: bool = True) -> Operation:
+    return Operation(method, path, handler.__name__, handler, query, body, status, response=response,
+                     documented=documented)
+
+
+OPERATIONS: tuple[Operation, ...] = (
+    row("GET", "/health", health),
+    row("GET", "/operations", operations),
+    row("GET", "/openapi/{vendor}.json", openapi_document),
+    row("POST", "/reset", reset),
+    row("POST", "/scenarios", load_scenario, body=scenarios.Scenario),
+    row("GET", "/namespaces", list_namespaces),
+    row("DELETE", "/namespaces/{name:path}", drop_namespace),
+    row("GET", "/clock", clock, response=ClockState),
+    row("POST", "/clock/advance", advance, body=Advance, response=ClockState),
+    row("POST", "/clock/set", set_clock, body=SetClock, response=ClockState),
+    row("POST", "/clock/freeze", freeze, response=ClockState),
+    row("POST", "/clock/realtime", realtime, response=ClockState),
+    row("GET", "/faults", list_faults),
+    row("POST", "/faults", add_fault, 201, body=fault_rules.FaultSpec),
+    row("DELETE", "/faults", clear_faults),
+    row("DELETE", "/faults/{fault_id}", delete_fault),
+    row("GET", "/resources", list_resources, query=ResourcesQuery),
+    row("GET", "/journal", journal, query=JournalQuery),
+    row("DELETE", "/journal", clear_journal),
+    row("GET", "/snapshot", export_snapshot, response=Snapshot),
+    row("PUT", "/snapshot", import_snapshot, body=Snapshot),
+    # The inspector's page and files (HTML, JS, CSS: not part of the JSON API the document describes).
+    row("GET", "/ui", ui_page, documented=False),
+    row("GET", "/ui/", ui_page, documented=False),
+    row("GET", "/ui/{name}", ui_asset, documented=False),
+)
+
+
+def error_responses(operation: Operation) -> dict[int, type[BaseModel]]:
+    """Any control call may answer these (500: a bug, answered in the envelope too)."""
+    return dict.fromkeys(sorted({*STATUS.values(), 500}), ErrorEnvelope)
+
+
+def control_document() -> dict[str, Any]:
+    return document(Surface(
+        title="LLM-eval emulator control API", prefix=PREFIX, rows=OPERATIONS, errors=error_responses,
+        description="Scenarios, clocks, faults, journal and snapshots of one namespace at a time: the one the "
+                    "X-Emulator-Namespace header names, else the request's credential's, else `default`. "
+                    "Generated from the control API's table."))
+
+
 def routes() -> list[Route]:
-    table: list[tuple[str, str, Handler, int]] = [
-        ("GET", "/health", health, 200),
-        ("GET", "/operations", operations, 200),
-        ("POST", "/reset", reset, 200),
-        ("POST", "/scenarios", load_scenario, 200),
-        ("GET", "/namespaces", list_namespaces, 200),
-        ("DELETE", "/namespaces/{name:path}", drop_namespace, 200),
-        ("GET", "/clock", clock, 200),
-        ("POST", "/clock/advance", advance, 200),
-        ("POST", "/clock/set", set_clock, 200),
-        ("POST", "/clock/freeze", freeze, 200),
-        ("POST", "/clock/realtime", realtime, 200),
-        ("GET", "/faults", list_faults, 200),
-        ("POST", "/faults", add_fault, 201),
-        ("DELETE", "/faults", clear_faults, 200),
-        ("DELETE", "/faults/{fault_id}", delete_fault, 200),
-        ("GET", "/resources", list_resources, 200),
-        ("GET", "/journal", journal, 200),
-        ("DELETE", "/journal", clear_journal, 200),
-        ("GET", "/snapshot", export_snapshot, 200),
-        ("PUT", "/snapshot", import_snapshot, 200),
-        ("GET", "/ui", ui_page, 200),
-        ("GET", "/ui/", ui_page, 200),
-        ("GET", "/ui/{name}", ui_asset, 200),
-    ]
-    return [Route(PREFIX + path, endpoint(handler, status), methods=[method],
-                  name=f"control.{method.lower()}.{path.strip('/')}")
-            for method, path, handler, status in table]
+    return [Route(PREFIX + r.path, endpoint(r.handler, r.status), methods=[r.method],
+                  name=f"control.{r.method.lower()}.{r.path.strip('/')}") for r in OPERATIONS]

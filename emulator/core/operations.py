@@ -57,6 +57,8 @@ class Operation:
     max_body: int | None = None  # bytes; None takes the vendor's limit, else the server's (serve --max-body)
     documented: bool = True  # False for the emulator's own helpers (a presigned-file endpoint)
     authenticate: Callable[["Call"], Any] | None = None  # instead of the vendor's (a presigned URL's grant)
+    # The success body's model, for the OpenAPI document only (None: a JSON object, or nothing for a 204).
+    response: type[BaseModel] | None = None
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -129,8 +129,11 @@ class Lines:
 
     def tree(self) -> Any:
         if self._tree is None:
-            self._tree = yaml.compose(self.text, Loader=YamlLoader)
-        return self._tree
+            try:
+                self._tree = yaml.compose(self.text, Loader=YamlLoader)
+            except yaml.YAMLError:  # JSON that YAML cannot read (an escaped surrogate pair): no line numbers
+                self._tree = False
+        return self._tree or None
 
 
 def _line_of(node: Any, loc: tuple) -> int | None:

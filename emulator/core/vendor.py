@@ -60,6 +60,10 @@ class Vendor:
     load_scenario: Callable[["Namespace", Any], None] | None = None  # loads that section into a namespace
     # The kinds of stateful resource it stores, each caught up by the vendor's own code (the inspector lists them).
     resources: tuple[ResourceKind, ...] = ()
+    # For the OpenAPI document (core.openapi): the credential's security schemes by name, and the error answers
+    # an operation may give, {status: envelope model} (every status its errors.py can render).
+    security: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    error_responses: Callable[[Operation], Mapping[int, type[BaseModel]]] | None = None
 
     def __post_init__(self) -> None:
         if not self.owns:

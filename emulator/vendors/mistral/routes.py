@@ -279,25 +279,26 @@ TRACE = "/traces/{trace_id}"
 
 
 def op(method: str, path: str, name: str, operation_id: str | None, handler, query=None, body=None, *,
-       status: int = 200, documented: bool = True) -> Operation:
+       status: int = 200, documented: bool = True, response=None) -> Operation:
     """A row: the SDK method path is its name, the operationId mistralai 2.9.4 knows it by is its alias."""
     aliases = () if operation_id is None else (operation_id,)
-    return Operation(method, path, name, handler, query, body, status, aliases, documented=documented)
+    return Operation(method, path, name, handler, query, body, status, aliases, documented=documented,
+                     response=response)
 
 
 OPERATIONS: tuple[Operation, ...] = (
     op("POST", EVENTS + "/search", "chat_completion_events.search",
        "get_chat_completion_events_v1_observability_chat_completion_events_search_post",
-       search_events, wire.SearchQuery, wire.SearchEvents),
+       search_events, wire.SearchQuery, wire.SearchEvents, response=wire.EventSearch),
     op("POST", EVENTS + "/search-ids", "chat_completion_events.search_ids",
        "get_chat_completion_event_ids_v1_observability_chat_completion_events_search_ids_post",
        search_event_ids, None, wire.SearchEvents),
     op("GET", EVENT, "chat_completion_events.fetch",
        "get_chat_completion_event_v1_observability_chat_completion_events__event_id__get",
-       fetch_event),
+       fetch_event, response=wire.Event),
     op("GET", EVENT + "/similar-events", "chat_completion_events.fetch_similar_events",
        "get_similar_chat_completion_events_v1_observability_chat_completion_events__event_id__similar_events_get",
-       similar_events),
+       similar_events, response=wire.EventSearch),
     op("POST", EVENT + "/live-judging", "chat_completion_events.judge",
        "judge_chat_completion_event_v1_observability_chat_completion_events__event_id__live_judging_post",
        judge_event, None, wire.JudgeWithDefinition),
