@@ -1,16 +1,20 @@
 """Every fenced code block of README.md and docs/*.md runs, so an example can no longer rot.
 
-- ```python: a page's Python blocks run in order as one script against real servers started with
-  `--scenario scenarios/demo.yaml` (what `make run` serves): `http://127.0.0.1:8080` in the text becomes the http
-  server's address, `https://127.0.0.1:8443` the TLS server's and `ca.pem` its CA file. A block whose first line
-  is `# test_<name>.py` is a pytest file instead: the page's test files run through pytester, with the YAML blocks
-  whose first line is `# <name>.yaml` beside them, and must all pass.
+- ```python: a page's Python blocks run in order as one script (from the repository root) against real servers
+  started with `--scenario scenarios/demo.yaml` (what `make run` serves): `http://127.0.0.1:8080` in the text
+  becomes the http server's address, `https://127.0.0.1:8443` the TLS server's and `"ca.pem"` its CA file. The
+  servers are shared by every page: an example that changes state uses a namespace of its own. A failure names
+  the page's line. A block whose first line is `# test_<name>.py` is a pytest file instead: the page's test files
+  run through pytester, with the YAML blocks whose first line is `# <name>.yaml` beside them, and every test they
+  define must pass (none skipped).
 - ```yaml: a scenario, checked by the emulator (`validate` finds no mistake), unless its first line says
   `# not a scenario`.
-- ```sh: each command runs (bash, the project's venv first on PATH, in a scratch folder that links scenarios/);
-  it must exit 0. A command that serves (`serve`, `make run`) is started on a free port and stopped once it says
-  it is listening; `make <target>` lines are dry-run (`make -n`), since they would run this very suite.
+- ```sh: each command runs (bash, the project's venv first on PATH, no EMULATOR_* variables, in a scratch folder
+  that links scenarios/); it must exit 0. A `serve` command (after its `VAR=value` words) is started on a free
+  port and stopped once it says it is listening; `make <target>` lines are dry-run (`make -n`), since they would
+  run this very suite.
 - ```json and ```toml: they parse. ```text: output shown in a page; only pages with a test of their own use it.
+- Links: every relative link reaches a file, and its `#anchor` a heading or an `<a id>` of that file.
 
 docs/strategies.md has its own test (tests/docs/test_strategies_doc.py), which also checks its sample output.
 """
@@ -161,3 +165,27 @@ def test_shell_blocks_run(page, tmp_path, servers):
         if language == "sh":
             for command in commands(addressed(text, servers)):
                 run_command(command, tmp_path, env)
+
+
+LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def anchors(page: Path) -> set[str]:
+    """The anchors a page has: its headings as GitHub spells them, and its `<a id>` elements."""
+    text = FENCE.sub("", page.read_text())
+    found = set(re.findall(r'<a id="([^"]+)">', text))
+    for heading in re.findall(r"^#+ (.+)$", text, re.M):
+        found.add(re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-"))
+    return found
+
+
+@pytest.mark.parametrize("page", PAGES, ids=ids)
+def test_links_reach_a_file_and_its_anchor(page):
+    for target in LINK.findall(FENCE.sub("", page.read_text())):
+        if re.match(r"[a-z]+:", target):
+            continue  # http(s): the docs link out only to stable places
+        path, _, anchor = target.partition("#")
+        linked = (page.parent / path).resolve() if path else page
+        assert linked.exists(), f"{ids(page)}: {target} links to nothing"
+        if anchor:
+            assert anchor in anchors(linked), f"{ids(page)}: {target}: {linked.name} has no anchor {anchor!r}"
