@@ -130,7 +130,7 @@ def run_command(command: str, cwd: Path, env: dict) -> None:
     words = shlex.split(command, comments=True)
     if words[0] == "make":
         done = subprocess.run(["make", "-n", *words[1:]], cwd=ROOT, env=env, capture_output=True, text=True,
-                              timeout=60)
+                              timeout=120)
         assert done.returncode == 0, f"{command}: {done.stderr}"
         return
     if "serve" in words:
@@ -149,7 +149,12 @@ def run_command(command: str, cwd: Path, env: dict) -> None:
             assert "listening on" in first, f"{command}: {first}{proc.stdout.read() if proc.poll() is not None else ''}"
         finally:
             proc.terminate()
-            proc.wait(timeout=30)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                pytest.fail(f"{command}: still running 60 s after SIGTERM", pytrace=False)
         return
     done = subprocess.run(["bash", "-c", command], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, f"{command}: exit {done.returncode}\n{done.stdout}\n{done.stderr}"
