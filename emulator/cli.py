@@ -316,6 +316,14 @@ def serve(args: argparse.Namespace) -> int:
             handler = logging.StreamHandler(sys.stderr)
             handler.setFormatter(logging.Formatter("%(message)s"))
             logging.getLogger("emulator.requests").addHandler(handler)
+    server = uvicorn.Server(config)
+    # SIGTERM stops the server through uvicorn's own flag, whenever it comes: before uvicorn listens for signals
+    # (right after the start-up lines a script waits for), while it serves (uvicorn's handler, which raises the
+    # signal again once it has stopped, landing here), or after. `serve` then returns, so what was registered to
+    # run at exit (the CA file's removal) runs. Installed before the start-up lines, so no SIGTERM a reader of them
+    # sends can kill the process outright; and no SystemExit from a handler, which Python ignores when the signal
+    # lands in a callback (a weakref's), leaving the server running.
+    signal.signal(signal.SIGTERM, lambda *_: setattr(server, "should_exit", True))
     shown = f"[{args.host}]" if ":" in args.host else args.host
     url = f"{'https' if args.tls else 'http'}://{shown}:{port}"
     print("\n".join(summary(app, url, args)), flush=True)
@@ -323,10 +331,7 @@ def serve(args: argparse.Namespace) -> int:
         print(f"TLS CA certificate: {files.ca_file}", flush=True)
     if args.exit_with_pid:
         _exit_with(args.exit_with_pid)
-    # uvicorn stops gracefully on SIGTERM, then raises the signal again: end as a normal exit, so that what was
-    # registered to run at exit (the CA file's removal) runs.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    uvicorn.Server(config).run(sockets=[sock])
+    server.run(sockets=[sock])
     return 0
 
 

@@ -240,3 +240,26 @@ def test_an_editor_offers_and_checks_operations_and_codes(schema):
     assert problems({"vendor": "qianfan", "operation": "DescribeEvalTaskz", "error": "InternalError"})
     assert problems({"vendor": "mka1", "error": "InternalError"})  # Qianfan's code, not MKA1's
     assert problems({"vendor": "mka2", "error": "internal"})
+
+
+# ---- stopping ---------------------------------------------------------------------------------------------------
+
+
+def test_sigterm_right_after_the_start_up_lines_stops_serve_cleanly():
+    """A script that waits for the start-up lines and then sends SIGTERM (a test harness, a process manager) gets a
+    normal exit that removes the temporary CA file, however soon the signal comes: it once could arrive before
+    uvicorn listened for signals, and either kill the process outright or be lost and leave the server running."""
+    for _ in range(5):
+        proc = subprocess.Popen([sys.executable, "-m", "emulator", "serve", "--port", "0", "--tls"], cwd=ROOT,
+                                env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+        try:
+            lines = [proc.stdout.readline() for _ in range(7)]
+            assert "listening on" in lines[0] and lines[-1].startswith("TLS CA certificate: "), lines
+            proc.terminate()
+            assert proc.wait(timeout=60) == 0, proc.stdout.read()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert not Path(lines[-1].split(": ", 1)[1].strip()).exists()  # removed at exit
