@@ -304,7 +304,7 @@ OPERATIONS: tuple[Operation, ...] = (
        fetch_event),
     op("GET", EVENT + "/similar-events", "chat_completion_events.fetch_similar_events",
        "get_similar_chat_completion_events_v1_observability_chat_completion_events__event_id__similar_events_get",
-       similar_events),
+       similar_events, prepare=service.prepare_similar),
     op("POST", EVENT + "/live-judging", "chat_completion_events.judge",
        "judge_chat_completion_event_v1_observability_chat_completion_events__event_id__live_judging_post",
        judge_event, None, wire.JudgeWithDefinition),
