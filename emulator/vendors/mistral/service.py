@@ -259,14 +259,17 @@ def _similar(ns: Namespace, event_id: str) -> list[str]:
     vocabulary = found.vocabulary
     mine = frozenset(vocabulary[w] for w in _message_words(events(ns).get(event_id)))
     shares, size = mine.__contains__, len(mine)
-    scored = []
-    for other, theirs in zip(events(ns).values(), found.words):
-        if other.event_id == event_id:
-            continue
-        shared = sum(map(shares, theirs))
-        if shared:  # Jaccard: shared words over the words of both
-            scored.append((-shared / (size + len(theirs) - shared), event_key(other)))
-    ranked = [key[1] for _, key in heapq.nsmallest(SIMILAR_LIMIT, scored)]
+
+    def scored() -> Iterator[tuple[float, EventKey]]:
+        for other, theirs in zip(events(ns).values(), found.words):
+            if other.event_id == event_id:
+                continue
+            shared = sum(map(shares, theirs))
+            if shared:  # Jaccard: shared words over the words of both
+                yield -shared / (size + len(theirs) - shared), event_key(other)
+
+    # The best SIMILAR_LIMIT as a heap, not a list of every score: nothing big to free in one C call at the end
+    ranked = [key[1] for _, key in heapq.nsmallest(SIMILAR_LIMIT, scored())]
     if len(found.ranked) >= SIMILAR_KEPT:
         found.ranked.clear()
     found.ranked[event_id] = ranked
