@@ -449,11 +449,16 @@ class Index:
     @classmethod
     def of(cls, kind: Kind, rows: list[Row]) -> "Index":
         time, id_of, micros = kind.time, kind.id_of, catalogue.micros
-        keys = [(micros(row[time]), id_of(row), n) for n, row in enumerate(rows)]
-        newest = _order([(-moment, ident, n) for moment, ident, n in keys])
-        oldest = _order(keys)
-        return cls(kind, rows, Order(oldest, lambda n: (micros(rows[n][time]), id_of(rows[n]))),
-                   Order(newest, lambda n: (-micros(rows[n][time]), id_of(rows[n]))))
+
+        def oldest(n: int) -> Key:
+            return micros(rows[n][time]), id_of(rows[n])
+
+        def newest(n: int) -> Key:
+            return -micros(rows[n][time]), id_of(rows[n])
+
+        keys = [(*oldest(n), n) for n in range(len(rows))]  # read once for both orders
+        newest_first = _order([(-moment, ident, n) for moment, ident, n in keys])
+        return cls(kind, rows, Order(_order(keys), oldest), Order(newest_first, newest))
 
     def keys(self, order: str) -> Order:
         return self.newest_first if order == "desc" else self.oldest_first
