@@ -506,15 +506,13 @@ def campaign_events(c: Caller, campaign_id: str, query: wire.PageQuery) -> tuple
     return [store.get_any(i) for i in ids[start:start + query.page_size]], len(ids)
 
 
-def campaign_verdicts(c: Caller, campaign: Campaign) -> list[tuple[Event, dict[str, Any]]]:
-    """Each selected event with the campaign judge's verdict on it (deterministic, so computed on demand)."""
+def campaign_verdicts(c: Caller, campaign: Campaign) -> Iterator[tuple[Event, dict[str, Any]]]:
+    """Each selected event with the campaign judge's verdict on it (deterministic, so computed on demand), one
+    at a time: a campaign may select 100,000 events."""
     judge = judges(c.ns).get_any(campaign.judge_id)
     definition = definition_of(judge)
     store = events(c.ns)
-    verdicts = []
     for event_id in campaign.selected_event_ids:
         event = store.get_any(event_id)
-        verdicts.append((event, judging.judge(c.ns.seed, definition,
-                                              event.request_messages + event.response_messages)))
-    return verdicts
+        yield event, judging.judge(c.ns.seed, definition, event.request_messages + event.response_messages)
 
