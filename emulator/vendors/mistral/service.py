@@ -231,18 +231,23 @@ class EventWords:
 SIMILAR_KEPT = 1024
 
 
+def _current_words(ns: Namespace) -> EventWords | None:
+    """The namespace's EventWords if they were read from its events as they are now."""
+    found, store = _cache(ns).get("event_words"), events(ns)
+    return found if found is not None and found.events is store and found.seen == len(store) else None
+
+
 def _event_words(ns: Namespace) -> EventWords:
     """The namespace's EventWords, read again when the events changed (a second or so for 100,000 events:
     prepare_similar does it off the event loop)."""
-    cache = _cache(ns)
-    found = cache.get("event_words")
-    store = events(ns)
-    if found is None or found.events is not store or found.seen != len(store):
+    found = _current_words(ns)
+    if found is None:
+        store = events(ns)
         with collections_held():
             vocabulary: dict[str, int] = {}
             number = vocabulary.setdefault
             words = [tuple(number(w, len(vocabulary)) for w in _message_words(e)) for e in store.values()]
-        found = cache["event_words"] = EventWords(store, len(store), vocabulary, words, {})
+        found = _cache(ns)["event_words"] = EventWords(store, len(store), vocabulary, words, {})
     return found
 
 
@@ -283,9 +288,8 @@ async def prepare_similar(call: Any) -> None:
     event_id = call.params["event_id"]
     if events(c.ns).get(event_id) is None:
         return  # the handler answers 404
-    found = _cache(c.ns).get("event_words")
-    if found is not None and found.events is events(c.ns) and found.seen == len(found.events) \
-            and event_id in found.ranked:
+    found = _current_words(c.ns)
+    if found is not None and event_id in found.ranked:
         return
     await c.ns.read_off_loop(lambda ns: _similar(ns, event_id))
 

@@ -88,24 +88,35 @@ def _nanos(start: float, end: float) -> int:
     return (catalogue.micros(end) - catalogue.micros(start)) * 1000
 
 
+class Common:
+    """What every row of a namespace reads alike: its tenant ids and how many evaluations each trace has."""
+
+    __slots__ = ("tenant", "counts")
+
+    def __init__(self, tenant: tuple[str, str, str]):
+        self.tenant: tuple[str, str, str] = tenant
+        self.counts: dict[str, int] = {}  # trace id -> evaluations on it, for the completed campaigns
+
+
 class Source:
     """One event and what all its rows share: its ids, hashed once (trace 32 hex digits, then the SERVER span, the
-    CLIENT span and the two logs, 16 each, in one string), and the namespace's Derived (tenant ids, evaluation
-    counts). Everything else is computed from the event when read."""
+    CLIENT span and the two logs, 16 each, in one string), and the namespace's Common. Everything else is
+    computed from the event when read. Nothing here points back at Derived: rows hold no reference cycles, so
+    they are freed with their namespace although the build freezes them out of garbage collection."""
 
-    __slots__ = ("event", "ids", "derived")
+    __slots__ = ("event", "ids", "common")
 
-    def __init__(self, event: Event, ids: str, derived: "Derived"):
-        self.event, self.ids, self.derived = event, ids, derived
+    def __init__(self, event: Event, ids: str, common: Common):
+        self.event, self.ids, self.common = event, ids, common
 
     trace_id = property(lambda s: s.ids[:32])
     root_id = property(lambda s: s.ids[32:48])
     chat_id = property(lambda s: s.ids[48:64])
     user_log_id = property(lambda s: s.ids[64:80])
     choice_log_id = property(lambda s: s.ids[80:96])
-    customer_id = property(lambda s: s.derived.tenant[0])
-    organization_id = property(lambda s: s.derived.tenant[1])
-    workspace_id = property(lambda s: s.derived.tenant[2])
+    customer_id = property(lambda s: s.common.tenant[0])
+    organization_id = property(lambda s: s.common.tenant[1])
+    workspace_id = property(lambda s: s.common.tenant[2])
     user_id = property(lambda s: s.event.extra.get("user_id") or "")
     model = property(lambda s: s.event.extra.get("model") or "")
     finish = property(lambda s: s.event.extra.get("finish_reason"))
@@ -209,7 +220,7 @@ class TraceRow(Row):
         ("agent_id", ""), ("agent_name", ""), ("status_code", _status), ("error_count", lambda s: int(s.failed)),
         ("span_count", 2), ("gen_ai_span_count", 1), ("llm_call_count", 1),
         ("tool_call_count", lambda s: s.tool_calls()), ("retrieval_count", 0),
-        ("evaluation_count", lambda s: s.derived.counts.get(s.trace_id, 0)),
+        ("evaluation_count", lambda s: s.common.counts.get(s.trace_id, 0)),
         ("input_tokens", lambda s: s.event.nb_input_tokens), ("output_tokens", lambda s: s.event.nb_output_tokens),
         ("cache_read_input_tokens", 0), ("cache_creation_input_tokens", 0),
         ("models_used", lambda s: [s.model] if s.model else []),
@@ -356,13 +367,13 @@ class Evaluation(Row):
     )
 
 
-def _event_rows(ns: Namespace, derived: "Derived", event: Event) -> tuple[TraceRow, ServerSpan, ChatSpan, UserLog,
-                                                                           ChoiceLog]:
+def _event_rows(ns: Namespace, common: Common, event: Event) -> tuple[TraceRow, ServerSpan, ChatSpan, UserLog,
+                                                                       ChoiceLog]:
     """One event's trace, spans and logs (its ids are a pure function of the namespace's seed and the event)."""
     e = event.event_id
     ids = (_hex(ns, "trace", e, nbytes=16) + _hex(ns, "span", e, "root", nbytes=8)
            + _hex(ns, "span", e, "chat", nbytes=8) + _hex(ns, "log", e, 0, nbytes=8) + _hex(ns, "log", e, 1, nbytes=8))
-    source = Source(event, ids, derived)
+    source = Source(event, ids, common)
     return TraceRow(source), ServerSpan(source), ChatSpan(source), UserLog(source), ChoiceLog(source)
 
 
@@ -473,7 +484,7 @@ class Derived:
 
     events: Collection[Event] | None = None  # the collection and size the event rows were derived from
     events_seen: int = -1
-    tenant: tuple[str, str, str] = ("", "", "")
+    common: Common | None = None
     trace_at: dict[str, int] = field(default_factory=dict)  # trace id -> its event's row number
     logs: Index | None = None
     spans: Index | None = None
@@ -482,7 +493,6 @@ class Derived:
     completed: tuple[str, ...] | None = None  # the completed campaigns the evaluation indexes were built from
     evaluations: Index | None = None
     latest: Index | None = None
-    counts: dict[str, int] = field(default_factory=dict)  # trace id -> evaluations on it
 
 
 CACHE_KEY = "mistral.otel"  # the namespace's Derived, in ns.cache
@@ -504,12 +514,13 @@ def _derive_events(ns: Namespace) -> None:
     """Derive every event's rows and index them (seconds for 100,000 events: run off the loop)."""
     state, events = _derived(ns), service.events(ns)
     with collections_held():
+        if state.common is None:
+            state.common = Common(_tenant(ns.seed))
         traces, spans, logs = [], [], []
-        for trace, server, chat, user, choice in (_event_rows(ns, state, e) for e in events.values()):
+        for trace, server, chat, user, choice in (_event_rows(ns, state.common, e) for e in events.values()):
             traces.append(trace)
             spans += (server, chat)
             logs += (user, choice)
-        state.tenant = _tenant(ns.seed)
         state.trace_at = {trace.src.trace_id: n for n, trace in enumerate(traces)}
         state.logs, state.spans, state.traces = Index.of(LOGS, logs), Index.of(SPANS, spans), Index.of(TRACES, traces)
         state.events, state.events_seen = events, len(events)
@@ -545,7 +556,7 @@ def _derive_evaluations(c: Caller, completed: list[Campaign]) -> None:
             trace_id = row.src.source.trace_id
             counts[trace_id] = counts.get(trace_id, 0) + 1
         state.evaluations, state.latest = Index.of(EVALUATIONS, rows), Index.of(EVALUATIONS, _latest(rows))
-        state.counts = counts
+        state.common.counts = counts
         state.completed = tuple(campaign.id for campaign in completed)
 
 
