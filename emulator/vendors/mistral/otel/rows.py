@@ -122,17 +122,20 @@ class Source:
     finish = property(lambda s: s.event.extra.get("finish_reason"))
     failed = property(lambda s: s.event.extra.get("finish_reason") == "error")
 
-    @property
-    def seconds(self) -> float:
-        """How long the request took: latency_ms, or 150 ms + 12 ms per output token when unknown."""
+    def times(self) -> tuple[float, float, float, float]:
+        """(start, end) of the request, then of the completion inside it (the CLIENT span, the logs). The request
+        lasts latency_ms, or 150 ms + 12 ms per output token when that is unknown."""
         e = self.event
         latency = e.extra.get("latency_ms")
-        return (latency if latency is not None else 150 + 12 * e.nb_output_tokens) / 1000
+        seconds = (latency if latency is not None else 150 + 12 * e.nb_output_tokens) / 1000
+        start = e.created_at
+        end = start + seconds
+        return start, end, start + min(0.002, seconds / 4), end - min(0.001, seconds / 4)
 
     start = property(lambda s: s.event.created_at)
-    end = property(lambda s: s.event.created_at + s.seconds)
-    inner_start = property(lambda s: s.start + min(0.002, s.seconds / 4))
-    inner_end = property(lambda s: s.end - min(0.001, s.seconds / 4))
+    end = property(lambda s: s.times()[1])
+    inner_start = property(lambda s: s.times()[2])
+    inner_end = property(lambda s: s.times()[3])
 
     def tool_calls(self) -> int:
         return sum(len(m.get("tool_calls") or []) for m in self.event.response_messages
@@ -215,7 +218,7 @@ class TraceRow(Row):
     LAYOUT = layout(
         _identity(), ("trace_id", lambda s: s.trace_id), ("root_span_id", lambda s: s.root_id),
         ("root_span_name", ROOT_SPAN_NAME), ("start_time", lambda s: s.start), ("end_time", lambda s: s.end),
-        ("duration_ns", lambda s: _nanos(s.start, s.end)), ("service_name", SERVICE_NAME),
+        ("duration_ns", lambda s: _nanos(*s.times()[:2])), ("service_name", SERVICE_NAME),
         ("environment", ENVIRONMENT), ("conversation_id", lambda s: s.event.correlation_id), ("workflow_name", ""),
         ("agent_id", ""), ("agent_name", ""), ("status_code", _status), ("error_count", lambda s: int(s.failed)),
         ("span_count", 2), ("gen_ai_span_count", 1), ("llm_call_count", 1),
@@ -258,7 +261,7 @@ class ServerSpan(Row):
          ("request_max_tokens", 0), ("response_finish_reasons", []), ("usage_input_tokens", 0),
          ("usage_output_tokens", 0)],
         ("span_id", lambda s: s.root_id), ("parent_span_id", ""), ("start_time", lambda s: s.start),
-        ("end_time", lambda s: s.end), ("duration_ns", lambda s: _nanos(s.start, s.end)),
+        ("end_time", lambda s: s.end), ("duration_ns", lambda s: _nanos(*s.times()[:2])),
         ("span_name", ROOT_SPAN_NAME), ("span_kind", "SERVER"), ("status_code", _status),
         ("span_attributes", lambda s: {"http.request.method": "POST", "http.route": "/v1/chat/completions",
                                        "http.response.status_code": "500" if s.failed else "200"}),
@@ -274,7 +277,7 @@ class ChatSpan(Row):
                      lambda s: "server_error" if s.failed else ""),
         ("span_id", lambda s: s.chat_id), ("parent_span_id", lambda s: s.root_id),
         ("start_time", lambda s: s.inner_start), ("end_time", lambda s: s.inner_end),
-        ("duration_ns", lambda s: _nanos(s.inner_start, s.inner_end)),
+        ("duration_ns", lambda s: _nanos(*s.times()[2:])),
         ("span_name", lambda s: f"chat {s.model}".strip()), ("span_kind", "CLIENT"),
         ("status_code", lambda s: "Error" if s.failed else "Ok"), ("operation_name", "chat"),
         ("provider_name", "mistral_ai"), ("request_model", lambda s: s.model), ("response_model", lambda s: s.model),
