@@ -98,3 +98,33 @@ def test_derived_data_lives_in_the_cache_snapshots_skip(client):
     assert restored.cache == {}
     assert [client.request("GET" if body is None else "POST", "/v1/observability" + path, json=body,
                            headers=auth).json() for path, body in calls] == answers
+
+
+def test_derived_data_holds_no_cycles_so_a_dropped_namespace_frees_it(client):
+    """Builds freeze what they make out of garbage collection (core.scenario.collections_held), so the derived
+    rows and words must hold no reference cycles: reference counting alone frees them with their namespace."""
+    import gc
+
+    from emulator.vendors.mistral.otel import rows
+
+    world = client.app.state.world
+    ns = world.namespaces["gen"] = built()
+    auth = {"Authorization": "Bearer gen"}
+    first = next(iter(service.events(ns).values())).event_id
+    for method, path in [("POST", "/traces/search"), ("POST", "/logs/search"), ("POST", "/spans/search"),
+                         ("GET", f"/chat-completion-events/{first}/similar-events")]:
+        assert client.request(method, "/v1/observability" + path, json={}, headers=auth).status_code == 200
+    count = len(service.events(ns))
+    del ns
+    gc.collect()
+    gc.unfreeze()  # what the builds froze is listed by gc.get_objects() again
+    gc.disable()
+    try:
+        def made() -> int:
+            return sum(isinstance(o, (rows.Source, rows.Row, service.EventWords)) for o in gc.get_objects())
+
+        before = made()
+        world.reset("gen")
+        assert before - made() == 6 * count + 1  # a source and five rows an event, and the words: all freed
+    finally:
+        gc.enable()
