@@ -11,6 +11,7 @@ query and body models only document what the handler parses itself.
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Literal, Optional, Union
@@ -32,6 +33,8 @@ from emulator.core.openapi import Surface, document, vendor_document
 from emulator.core.operations import Operation
 from emulator.core.validation import parse, parse_query
 from emulator.core.vendor import suggest
+
+log = logging.getLogger("emulator")
 
 PREFIX = "/_emulator"
 OPEN_PATHS = frozenset({PREFIX + "/health"})  # answered without the control token (readiness probes)
@@ -163,6 +166,9 @@ def endpoint(handler: Handler, status: int = 200):
             result = await handler(request)
         except ApiError as error:
             return render_error(error)
+        except Exception:  # a bug: answered here, so the connection stays usable (no re-raise to the server)
+            log.exception("unhandled error on %s %s", request.method, request.url.path)
+            return render_error(ApiError("internal", "the emulator hit an internal error; see its log"))
         return result if isinstance(result, Response) else _json(result, status)
     return call
 
