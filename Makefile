@@ -2,13 +2,15 @@
 #   make run   - serve every implemented vendor on http://127.0.0.1:8080 with scenarios/demo.yaml loaded
 #   make test  - run the whole suite (official SDKs included)
 #   make demo  - drive each vendor's demo scenario through its official SDK and print what happens
+#   make bench - the emulator against a bare Starlette app (needs wrk for the load; a built-in generator otherwise)
+#   make soak  - ten minutes of every vendor at once, with faults, clock moves and namespace churn
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test demo bench bench-inspector screenshots clean
+.PHONY: run test demo bench bench-inspector soak screenshots clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +40,9 @@ screenshots: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed
 	$(PY) -m bench.bench $(BENCH_ARGS)
+
+soak: $(VENV)/.installed
+	$(PY) -m bench.soak $(SOAK_ARGS)
 
 # The inspector page's load time over 10,000 runs, in Debian's Chromium (needs the test extra's playwright).
 bench-inspector: $(VENV)/.installed-test

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from emulator import shipped
 from emulator.control import routes as control
 from emulator.core import scenario as scenarios
 from emulator.core.errors import ApiError
@@ -53,6 +54,7 @@ class EmulatorApp(Starlette):
         self.state.world = world
         self.state.vendors = served
         self.state.persistence = None  # a core.persistence.Persistence when serve saves or exports the state
+        self.state.openapi = {}  # OpenAPI documents by vendor name (and `control`), encoded once when first asked
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -98,6 +100,6 @@ def build_app(settings: Settings | None = None, scenario_files: Iterable[str | P
     app = EmulatorApp(World(settings or Settings()), served)
     app.state.loaded = []  # (file, namespace) of each scenario loaded at start, for the start-up summary
     for path in scenario_files:
-        name = scenarios.apply(app.state.world, scenarios.load_file(path), served, str(path))
+        name = scenarios.apply(app.state.world, scenarios.load_file(shipped.resolve(path)), served, str(path))
         app.state.loaded.append((str(path), name))
     return app

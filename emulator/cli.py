@@ -1,4 +1,5 @@
-"""`llm-eval-emulator` (or `python -m emulator`): serve, validate scenario files, print their schema, run the demo.
+"""`llm-eval-emulator` (or `python -m emulator`): serve, validate scenario files, print their schema, print a
+vendor's OpenAPI document, run the demo.
 
 Every `serve` option can also be set by an environment variable (EMULATOR_PORT=9000), as container and CI users
 configure emulators; a flag given on the command line wins over the variable. The options are one table
@@ -87,7 +88,7 @@ SERVE_OPTIONS = (
     Option("--tls-ca-file", None, "with --tls: where to write the CA certificate clients verify (default: a "
                                   "temporary file, named at start)", metavar="PATH"),
     Option("--state-dir", None, "keep every namespace's state in DIR: restored at start, saved as it changes (a "
-                                "kill -9 loses at most the last 50 ms); see Persistence in the README",
+                                "kill -9 loses at most the last 50 ms); see docs/persistence.md",
            metavar="DIR"),
     Option("--import", None, "restore the state saved in DIR at start, without ever writing to DIR",
            metavar="DIR"),
@@ -96,6 +97,23 @@ SERVE_OPTIONS = (
     Option("--exit-with-pid", None, "stop when process PID ends (the pytest plugin's shared server uses it)", int,
            metavar="PID"),
 )
+
+
+SCHEMA_HELP = """Print the JSON Schema of scenario files. Editors complete and check scenario files with it:
+vendors, operations (the SDK's method names and the operationIds) and error codes are enums.
+
+The schema ships inside the package (emulator/scenario.schema.json). To wire it to the YAML language server
+(VS Code's YAML extension, or any editor using yaml-language-server), either put this first line in a scenario:
+
+    # yaml-language-server: $schema=/path/to/scenario.schema.json
+
+(the installed file's path: python -c "from emulator import shipped; print(shipped.schema_path())")
+
+or map it to your scenario files in the editor's settings (VS Code settings.json):
+
+    "yaml.schemas": {"/path/to/scenario.schema.json": "scenarios/*.yaml"}
+
+or write a copy next to your files: python -m emulator schema > scenario.schema.json"""
 
 
 def _env_default(option: Option) -> Any:
@@ -136,7 +154,11 @@ def _parser() -> argparse.ArgumentParser:
         _add(serve_parser, option)
     validate_parser = sub.add_parser("validate", help="check scenario files; every mistake is reported with its line")
     validate_parser.add_argument("files", nargs="+", metavar="FILE")
-    sub.add_parser("schema", help="print the JSON Schema of scenario files (for editor completion)")
+    sub.add_parser("schema", help="print the JSON Schema of scenario files (for editor completion)",
+                   description=SCHEMA_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    openapi_parser = sub.add_parser("openapi", help="print the OpenAPI 3.1 document of a vendor's emulated API "
+                                                    "(or of the control API: `control`)")
+    openapi_parser.add_argument("vendor", metavar="VENDOR")
     sub.add_parser("demo", help="tell each vendor's demo story through its official SDK (needs the SDKs)")
     return parser
 
@@ -168,11 +190,39 @@ def schema(args: argparse.Namespace) -> int:
     from emulator.core.scenario import json_schema
     from emulator.vendors.registry import vendors
 
-    print(json.dumps(json_schema({v.name: v.scenario_section for v in vendors()}), indent=2))
+    print(json.dumps(json_schema(vendors()), indent=2))
+    return 0
+
+
+def openapi(args: argparse.Namespace) -> int:
+    import json
+
+    from emulator.control.routes import control_document
+    from emulator.core.openapi import vendor_document
+    from emulator.core.vendor import suggest
+    from emulator.vendors.registry import vendors
+
+    served = vendors()
+    if args.vendor == "control":
+        print(json.dumps(control_document(), indent=2))
+    elif args.vendor in served:
+        print(json.dumps(vendor_document(served[args.vendor]), indent=2))
+    else:
+        names = [*served.names, "control"]
+        print(f"error: no vendor {args.vendor!r}{suggest(args.vendor, names)}; use one of {', '.join(names)}",
+              file=sys.stderr)
+        return 2
     return 0
 
 
 def demo(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    missing = [sdk for sdk in ("meetkai_mka1", "qianfan", "mistralai", "pydo") if importlib.util.find_spec(sdk) is None]
+    if missing:
+        print(f"error: the demo drives each vendor's official SDK; {', '.join(missing)} missing: "
+              "pip install 'llm-eval-emulator[demo]'", file=sys.stderr)
+        return 2
     from emulator import demo as stories
 
     return stories.main()
@@ -292,22 +342,26 @@ def serve(args: argparse.Namespace) -> int:
             handler = logging.StreamHandler(sys.stderr)
             handler.setFormatter(logging.Formatter("%(message)s"))
             logging.getLogger("emulator.requests").addHandler(handler)
+    server = uvicorn.Server(config)
+    # SIGTERM stops the server through uvicorn's own flag, whenever it comes: before uvicorn listens for signals
+    # (right after the start-up lines a script waits for), while it serves (uvicorn's handler, which raises the
+    # signal again once it has stopped, landing here), or after. `serve` then returns, so what was registered to
+    # run at exit (the CA file's removal) runs. Installed before the start-up lines, so no SIGTERM a reader of them
+    # sends can kill the process outright; and no SystemExit from a handler, which Python ignores when the signal
+    # lands in a callback (a weakref's), leaving the server running.
+    signal.signal(signal.SIGTERM, lambda *_: setattr(server, "should_exit", True))
     shown = f"[{args.host}]" if ":" in args.host else args.host
     url = f"{'https' if args.tls else 'http'}://{shown}:{port}"
-    # uvicorn stops gracefully on SIGTERM, then raises the signal again: end as a normal exit, so that what was
-    # registered to run at exit (the CA file's removal) runs. Set before the start-up lines, which a supervisor
-    # may take as the sign that it can stop the server.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print("\n".join(summary(app, url, args) + saved), flush=True)
     if files is not None:
         print(f"TLS CA certificate: {files.ca_file}", flush=True)
     if args.exit_with_pid:
         _exit_with(args.exit_with_pid)
-    uvicorn.Server(config).run(sockets=[sock])
+    server.run(sockets=[sock])
     return 0
 
 
-COMMANDS = {"serve": serve, "validate": validate, "schema": schema, "demo": demo}
+COMMANDS = {"serve": serve, "validate": validate, "schema": schema, "openapi": openapi, "demo": demo}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -320,3 +374,6 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:  # Ctrl-C: uvicorn has already stopped; no traceback
         return 130
+    except BrokenPipeError:  # the output piped into a reader that stopped early (| head): nothing to report
+        sys.stderr.close()
+        return 0

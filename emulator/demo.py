@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from pathlib import Path
 from typing import Callable
 
 from emulator.control.client import EmulatorControl
 from emulator.control.server import EmulatorServer
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+from emulator import shipped
+
+SCENARIOS = shipped.scenarios_dir()  # the demo scenarios ship inside the package
 
 
 def say(step: str) -> None:

@@ -17,7 +17,6 @@ Every handle has the control API (`advance`, `add_fault`, `journal`, `snapshot`.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 import pytest
+from filelock import FileLock
 
 from emulator.control.client import NAMESPACE_HEADER, EmulatorControl
 
@@ -143,6 +143,20 @@ class EmulatorHandle:
         assert len(polls) <= n, f"{resource_id} was polled {len(polls)} times, more than {n}"
         return polls
 
+    def assert_faults_fired(self, *ids: str) -> list[dict]:
+        """Every scripted fault rule (or the ones named) fired at least once: a test of a failure path that never
+        met its failure proves nothing."""
+        rules = self.faults()
+        if ids:
+            known = {r["id"] for r in rules}
+            missing = [i for i in ids if i not in known]
+            assert not missing, f"no fault rule with id {', '.join(missing)} (rules: {', '.join(known) or 'none'})"
+            rules = [r for r in rules if r["id"] in ids]
+        silent = [r for r in rules if r["fired"] == 0]
+        assert not silent, "fault rule(s) that never fired: " + "; ".join(
+            f"{r['id']} ({', '.join(f'{k}={v}' for k, v in r.items() if k not in ('id', 'fired'))})" for r in silent)
+        return rules
+
     def assert_stopped_polling_at_terminal(self, resource_id: str) -> list[dict]:
         """The client saw the resource reach a terminal state and did not poll it again."""
         polls = self.polls_of(resource_id)
@@ -156,20 +170,40 @@ class EmulatorHandle:
         return polls
 
 
+def _test_client_class() -> type:
+    """Starlette's TestClient, imported without the deprecation warning it gives on import when httpx (not httpx2)
+    is installed: the SDKs under test are built on httpx, and the warning is ours to handle, not the user's."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+        from starlette.testclient import TestClient
+    return TestClient
+
+
 def _namespace_for(request: pytest.FixtureRequest) -> str:
     digest = hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:10]
     return f"test-{request.node.name[:40]}-{digest}"
 
 
 def _scenario_files(request: pytest.FixtureRequest) -> list[Path]:
+    """The marker's files: relative to the test file, else to the rootdir, else a scenario shipped with the
+    package (`emulator_scenario("mka1.yaml")`); a name found nowhere fails the test with the places looked at."""
+    from emulator import shipped
+
     files = []
     for marker in request.node.iter_markers(MARKER):
         for name in marker.args:
             path = Path(name)
+            tried = [path]
             if not path.is_absolute():
-                near = Path(request.node.fspath).parent / path
-                path = near if near.exists() else Path(request.config.rootpath) / path
-            files.append(path)
+                tried = [Path(request.node.fspath).parent / path, Path(request.config.rootpath) / path]
+            found = next((p for p in tried if p.is_file()), None) or shipped.scenario(str(name))
+            if found is None:
+                pytest.fail(f"@pytest.mark.{MARKER}({name!r}): no such scenario file; looked at "
+                            f"{', '.join(map(str, tried))} and the shipped scenarios ({', '.join(shipped.names())})",
+                            pytrace=False)
+            files.append(found)
     return files
 
 
@@ -184,11 +218,10 @@ def _load_marked(handle: EmulatorHandle, request: pytest.FixtureRequest) -> None
 @pytest.fixture
 def emulator(request: pytest.FixtureRequest) -> Iterator[EmulatorHandle]:
     """The emulator app in process with a manual clock and a fresh namespace for this test."""
-    from starlette.testclient import TestClient
-
     from emulator.app import build_app
     from emulator.core.namespace import Settings
 
+    TestClient = _test_client_class()
     namespace = _namespace_for(request)
     app = build_app(Settings(seed=0, clock_mode="manual"))
     with TestClient(app, headers={NAMESPACE_HEADER: namespace}) as client:
@@ -242,8 +275,8 @@ def _shared_server(kind: str, config: pytest.Config) -> _Server:
     """Start the run's server of this kind, or join the one another worker started."""
     run_dir = _run_dir(config)
     state = run_dir / f"{kind}.json"
-    with open(run_dir / "lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    # filelock: a lock every platform has (pytest-xdist's docs use it for session fixtures shared by workers).
+    with FileLock(str(run_dir / "lock")):
         if state.exists():
             return _Server(**json.loads(state.read_text()))
         server = _start(kind, run_dir, _run(config)["pid"])
@@ -312,14 +345,12 @@ def emulator_tls_server(_emulator_tls_server: _Server, request: pytest.FixtureRe
 def emulator_search() -> Iterator["Search"]:
     """Searches in process: one app (manual clock) for the session, a fresh namespace per scenario. The handle's
     `client` is shared and sends the current scenario's namespace header (one scenario at a time)."""
-    from starlette.testclient import TestClient
-
     from emulator.app import build_app
     from emulator.core.namespace import Settings
     from emulator.strategies import Search
 
     app = build_app(Settings(seed=0, clock_mode="manual"))
-    with TestClient(app) as client:
+    with _test_client_class()(app) as client:
         @contextmanager
         def open_namespace(name: str) -> Iterator[EmulatorHandle]:
             client.headers[NAMESPACE_HEADER] = name

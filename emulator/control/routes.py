@@ -2,16 +2,21 @@
 
 The namespace is resolved as for vendor requests: the X-Emulator-Namespace header, else the request's credential
 (a bearer token or a Qianfan access key), else `default`. Errors answer {"error": {"message", "type"}}.
+
+The routes are one table of core.operations.Operation rows, like a vendor's, so that the one OpenAPI generator
+(core.openapi) describes them too; here a row's handler is an async Starlette endpoint of the request, and its
+query and body models only document what the handler parses itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Optional, Union
+from typing import Any, Awaitable, Callable, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -24,8 +29,12 @@ from emulator.core.errors import ApiError
 from emulator.core.journal import as_entry
 from emulator.core.jsonio import dumps, loads
 from emulator.core.namespace import NAMESPACE_HEADER, Namespace
+from emulator.core.openapi import Surface, document, vendor_document
+from emulator.core.operations import Operation
 from emulator.core.validation import parse, parse_query
 from emulator.core.vendor import suggest
+
+log = logging.getLogger("emulator")
 
 PREFIX = "/_emulator"
 OPEN_PATHS = frozenset({PREFIX + "/health"})  # answered without the control token (readiness probes)
@@ -64,6 +73,31 @@ class ResourcesQuery(BaseModel):
     kind: Optional[str] = Field(None, description="one kind of resource (run, task, campaign...)")
     limit: int = Field(resources.DEFAULT_LIMIT, ge=1, le=resources.MAX_LIMIT)
     cursor: Optional[str] = Field(None, description="the previous page's next_cursor")
+
+
+class Snapshot(RootModel[dict[str, Any]]):
+    """A namespace as GET /snapshot exports it."""
+
+
+class ClockState(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    namespace: str
+    mode: Literal["realtime", "manual"]
+    now: float = Field(description="epoch seconds")
+    iso: str
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    message: str
+    type: str  # the neutral kind: invalid_request, not_found...
+
+
+class ErrorEnvelope(BaseModel):
+    """Every control API error answer, for the OpenAPI document."""
+
+    model_config = ConfigDict(extra="forbid")
+    error: ErrorDetail
 
 
 def render_error(error: ApiError) -> Response:
@@ -133,6 +167,9 @@ def endpoint(handler: Handler, status: int = 200):
             result = await handler(request)
         except ApiError as error:
             return render_error(error)
+        except Exception:  # a bug: answered here, so the connection stays usable (no re-raise to the server)
+            log.exception("unhandled error on %s %s", request.method, request.url.path)
+            return render_error(ApiError("internal", "the emulator hit an internal error; see its log"))
         finally:
             world = request.app.state.world
             if world.changed is not None:
@@ -352,7 +389,11 @@ async def import_snapshot(request: Request) -> Any:
     world = request.app.state.world
     world.check_room(name)
     try:
-        ns = await asyncio.to_thread(lambda: snapshot.restore(name, loads(raw) if raw else None))
+        def restore() -> Namespace:
+            with scenarios.collections_held():
+                return snapshot.restore(name, loads(raw) if raw else None)
+
+        ns = await asyncio.to_thread(restore)
     except snapshot.SnapshotError as exc:
         raise ApiError("invalid_request", f"snapshot: {exc}") from None
     world.put(ns)
@@ -383,32 +424,74 @@ async def ui_asset(request: Request) -> Any:
     return _ui_file(name)
 
 
+
+# ---- OpenAPI documents ----------------------------------------------------------------------------------------
+
+
+async def openapi_document(request: Request) -> Any:
+    """A served vendor's OpenAPI document, or the control API's (`control`): made once per app, then kept. Making
+    one takes tens of milliseconds of pydantic schema work, so it is done off the event loop."""
+    name = request.path_params["vendor"]
+    app = request.app
+    kept = app.state.openapi
+    if name not in kept:
+        vendor = app.state.vendors.get(name)
+        if vendor is None and name != "control":
+            raise ApiError("not_found", f"no vendor {name!r}{suggest(name, [*app.state.vendors.names, 'control'])}")
+        made = await asyncio.to_thread(lambda: dumps(control_document() if vendor is None else vendor_document(vendor)))
+        kept.setdefault(name, made)
+    return Response(kept[name], media_type="application/json")
+
+
+def row(method: str, path: str, handler: Handler, status: int = 200, *, query: type[BaseModel] | None = None,
+        body: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
+        documented: bool = True) -> Operation:
+    return Operation(method, path, handler.__name__, handler, query, body, status, response=response,
+                     documented=documented)
+
+
+OPERATIONS: tuple[Operation, ...] = (
+    row("GET", "/health", health),
+    row("GET", "/operations", operations),
+    row("GET", "/openapi/{vendor}.json", openapi_document),
+    row("POST", "/reset", reset),
+    row("POST", "/scenarios", load_scenario, body=scenarios.Scenario),
+    row("GET", "/namespaces", list_namespaces),
+    row("DELETE", "/namespaces/{name:path}", drop_namespace),
+    row("GET", "/clock", clock, response=ClockState),
+    row("POST", "/clock/advance", advance, body=Advance, response=ClockState),
+    row("POST", "/clock/set", set_clock, body=SetClock, response=ClockState),
+    row("POST", "/clock/freeze", freeze, response=ClockState),
+    row("POST", "/clock/realtime", realtime, response=ClockState),
+    row("GET", "/faults", list_faults),
+    row("POST", "/faults", add_fault, 201, body=fault_rules.FaultSpec),
+    row("DELETE", "/faults", clear_faults),
+    row("DELETE", "/faults/{fault_id}", delete_fault),
+    row("GET", "/resources", list_resources, query=ResourcesQuery),
+    row("GET", "/journal", journal, query=JournalQuery),
+    row("DELETE", "/journal", clear_journal),
+    row("GET", "/snapshot", export_snapshot, response=Snapshot),
+    row("PUT", "/snapshot", import_snapshot, body=Snapshot),
+    # The inspector's page and files (HTML, JS, CSS: not part of the JSON API the document describes).
+    row("GET", "/ui", ui_page, documented=False),
+    row("GET", "/ui/", ui_page, documented=False),
+    row("GET", "/ui/{name}", ui_asset, documented=False),
+)
+
+
+def error_responses(operation: Operation) -> dict[int, type[BaseModel]]:
+    """Any control call may answer these (500: a bug, answered in the envelope too)."""
+    return dict.fromkeys(sorted({*STATUS.values(), 500}), ErrorEnvelope)
+
+
+def control_document() -> dict[str, Any]:
+    return document(Surface(
+        title="LLM-eval emulator control API", prefix=PREFIX, rows=OPERATIONS, errors=error_responses,
+        description="Scenarios, clocks, faults, journal and snapshots of one namespace at a time: the one the "
+                    "X-Emulator-Namespace header names, else the request's credential's, else `default`. "
+                    "Generated from the control API's table."))
+
+
 def routes() -> list[Route]:
-    table: list[tuple[str, str, Handler, int]] = [
-        ("GET", "/health", health, 200),
-        ("GET", "/operations", operations, 200),
-        ("POST", "/reset", reset, 200),
-        ("POST", "/scenarios", load_scenario, 200),
-        ("GET", "/namespaces", list_namespaces, 200),
-        ("DELETE", "/namespaces/{name:path}", drop_namespace, 200),
-        ("GET", "/clock", clock, 200),
-        ("POST", "/clock/advance", advance, 200),
-        ("POST", "/clock/set", set_clock, 200),
-        ("POST", "/clock/freeze", freeze, 200),
-        ("POST", "/clock/realtime", realtime, 200),
-        ("GET", "/faults", list_faults, 200),
-        ("POST", "/faults", add_fault, 201),
-        ("DELETE", "/faults", clear_faults, 200),
-        ("DELETE", "/faults/{fault_id}", delete_fault, 200),
-        ("GET", "/resources", list_resources, 200),
-        ("GET", "/journal", journal, 200),
-        ("DELETE", "/journal", clear_journal, 200),
-        ("GET", "/snapshot", export_snapshot, 200),
-        ("PUT", "/snapshot", import_snapshot, 200),
-        ("GET", "/ui", ui_page, 200),
-        ("GET", "/ui/", ui_page, 200),
-        ("GET", "/ui/{name}", ui_asset, 200),
-    ]
-    return [Route(PREFIX + path, endpoint(handler, status), methods=[method],
-                  name=f"control.{method.lower()}.{path.strip('/')}")
-            for method, path, handler, status in table]
+    return [Route(PREFIX + r.path, endpoint(r.handler, r.status), methods=[r.method],
+                  name=f"control.{r.method.lower()}.{r.path.strip('/')}") for r in OPERATIONS]

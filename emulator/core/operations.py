@@ -3,12 +3,18 @@ requests go through.
 
     HTTP request -> Router.match: method + path segments (+ the vendor's action query) -> Operation
                  -> serve(): caller (the vendor's authenticate hook) -> tag the journal -> apply faults
-                    -> parse query and body with the row's models -> operation.handler(call)
+                    -> parse query and body with the row's models -> [await operation.prepare(call)]
+                    -> operation.handler(call)
                  -> the vendor renders the result, or the error in its own envelope -> journal records the answer
 
 A handler is `def get_run(call): ...`: it reads `call.caller` (the vendor's identity object, which carries the
 namespace), `call.params`, `call.query` and `call.body`, and returns bytes, a JSON-able value, None (an empty
 answer) or a Starlette Response. It never awaits, so each change of state is atomic on the event loop.
+
+A row whose handler reads data that is slow to derive (indexes over 100,000 records) names an async `prepare`
+too: the adapter awaits it just before the handler, so it can build that data off the event loop (with
+`ns.read_off_loop`, which holds only its own namespace's requests) and the handler finds it ready. Rows without
+one cost a None check.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Union, get_args, get_origin
 from urllib.parse import parse_qs, parse_qsl
 
 from pydantic import BaseModel
@@ -57,6 +63,10 @@ class Operation:
     max_body: int | None = None  # bytes; None takes the vendor's limit, else the server's (serve --max-body)
     documented: bool = True  # False for the emulator's own helpers (a presigned-file endpoint)
     authenticate: Callable[["Call"], Any] | None = None  # instead of the vendor's (a presigned URL's grant)
+    # The success body's model, for the OpenAPI document only (None: a JSON object, or nothing for a 204).
+    response: type[BaseModel] | None = None
+    # Awaited after parsing, before the handler: brings slow derived data up to date off the event loop.
+    prepare: Callable[["Call"], Awaitable[None]] | None = None
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -276,6 +286,8 @@ async def serve(call: Call, scope: Scope, receive: Receive, send: Send, miss: Ap
                 call.body = raw if body is bytes else parse(body, decode_body(vendor, raw), "body")
                 if ns.busy is not None:  # the body took a while: nothing may change under a reader
                     await ns.settled()
+            if operation.prepare is not None:  # nothing awaits between its end and the handler
+                await operation.prepare(call)
             token = current_call.set(call)
             try:
                 result = operation.handler(call)

@@ -15,11 +15,14 @@ with a mistake changes nothing.
 from __future__ import annotations
 
 import difflib
+import gc
 import math
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Iterable, Literal, Mapping, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Iterable, Iterator, Literal, Mapping, Optional
 
 import orjson
 import yaml
@@ -126,8 +129,11 @@ class Lines:
 
     def tree(self) -> Any:
         if self._tree is None:
-            self._tree = yaml.compose(self.text, Loader=YamlLoader)
-        return self._tree
+            try:
+                self._tree = yaml.compose(self.text, Loader=YamlLoader)
+            except yaml.YAMLError:  # JSON that YAML cannot read (an escaped surrogate pair): no line numbers
+                self._tree = False
+        return self._tree or None
 
 
 def _line_of(node: Any, loc: tuple) -> int | None:
@@ -246,6 +252,9 @@ def _sane(data: Any, loc: tuple, found: list[tuple[tuple, str]], generated: list
 def _yaml_error(exc: yaml.YAMLError, text: str, source: str) -> ScenarioError:
     """A YAML syntax error at its line. libyaml's marks and messages are terser than PyYAML's own, so the file
     is read again by the pure-Python parser (only when it is broken) to say where and what."""
+    if YamlLoader is not yaml.SafeLoader and "nesting depth" in str(exc):  # libyaml's own bound: say ours
+        mark = getattr(exc, "problem_mark", None)
+        return ScenarioError(f"nested deeper than {LIMITS.depth} levels", (), source, mark.line + 1 if mark else None)
     if YamlLoader is not yaml.SafeLoader:
         try:
             _bounded_events(text, source, yaml.SafeLoader)  # its own limits may be what it meets first
@@ -358,10 +367,43 @@ def target(scenario: Scenario, requested: str | None) -> str:
     return requested or scenario.namespace
 
 
+_collections_held = 0
+_collections_lock = threading.Lock()
+
+
+@contextmanager
+def collections_held() -> Iterator[None]:
+    """No garbage collection while a namespace is built, and what the build made frozen out of later ones.
+
+    A big scenario makes a million objects, and each full collection scans all of them again: while 100,000
+    runs load, collections stop every thread (the event loop's too) for up to half a second at a time. Records
+    hold no cycles, so refcounting frees them when a namespace goes; freezing (gc.freeze) only keeps the
+    collector from rescanning them, as long-running servers do.
+    """
+    global _collections_held
+    with _collections_lock:
+        _collections_held += 1
+        if _collections_held == 1:
+            gc.disable()
+    try:
+        yield
+    finally:
+        with _collections_lock:
+            _collections_held -= 1
+            if _collections_held == 0:
+                gc.freeze()
+                gc.enable()
+
+
 def build(world: World, scenario: Scenario, vendors: Iterable["Vendor"], *, namespace: str | None = None
           ) -> Built:
     """A fresh namespace holding what the scenario describes, not yet visible to anyone. Every mistake is
     collected (each section and each fault rule is checked on its own) and raised at once."""
+    with collections_held():
+        return _build(world, scenario, vendors, namespace)
+
+
+def _build(world: World, scenario: Scenario, vendors: Iterable["Vendor"], namespace: str | None) -> Built:
     vendors = list(vendors)
     loaders = {v.name: v.load_scenario for v in vendors if v.load_scenario is not None}
     problems: list[ScenarioError] = []
@@ -441,13 +483,41 @@ def check(text: str, source: str, vendors: Iterable["Vendor"]) -> Scenario:
     return scenario
 
 
-def json_schema(sections: Mapping[str, type[BaseModel] | None]) -> dict[str, Any]:
-    """The JSON Schema of a scenario file with every vendor's section, for editor completion."""
-    fields: dict[str, Any] = {name: (Optional[model] if model else Optional[dict], None)
-                              for name, model in sections.items()}
+SCHEMA_ID = "urn:llm-eval-emulator:scenario:1"
+
+
+def json_schema(vendors: Iterable["Vendor"]) -> dict[str, Any]:
+    """The JSON Schema of a scenario file with every vendor's section, for editor completion: a fault rule's
+    vendor, operation and error are enums (per vendor, through if/then), so an editor offers the names that
+    exist and flags the ones that do not, as `validate` does."""
+    vendors = list(vendors)
+    fields: dict[str, Any] = {v.name: (Optional[v.scenario_section] if v.scenario_section else Optional[dict], None)
+                              for v in vendors}
     full = create_model("ScenarioFile", __base__=_Closed, **fields)
     schema = full.model_json_schema()
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}
     schema["title"] = "LLM-eval emulator scenario"
+    rule = schema["$defs"]["FaultSpec"]
+    rule["properties"]["vendor"] = {"anyOf": [{"enum": [v.name for v in vendors]}, {"type": "null"}],
+                                    "description": rule["properties"]["vendor"].get("description", "")}
+
+    def names(of: list["Vendor"]) -> list[str]:
+        return sorted({n for v in of for op in v.operations for n in op.names})
+
+    def codes(of: list["Vendor"]) -> dict[str, Any]:
+        known = {"enum": sorted({c for v in of for c in v.error_codes})}
+        if any(v.render_code("1", "", None) is not None for v in of):  # numeric codes (Qianfan's legacy family)
+            return {"anyOf": [known, {"type": "string", "pattern": "^[0-9]+$"}, {"type": "null"}]}
+        return {"anyOf": [known, {"type": "null"}]}
+
+    rule["allOf"] = [
+        {"if": {"properties": {"vendor": {"const": v.name}}, "required": ["vendor"]},
+         "then": {"properties": {"operation": {"anyOf": [{"enum": names([v])}, {"type": "null"}]},
+                                 "error": codes([v])}}}
+        for v in vendors
+    ] + [{"if": {"not": {"properties": {"vendor": {"type": "string"}}, "required": ["vendor"]}},
+          "then": {"properties": {"operation": {"anyOf": [{"enum": names(vendors)}, {"type": "null"}]},
+                                  "error": codes(vendors)}}}]
     return schema
 
 

@@ -18,6 +18,7 @@ ends the timeline: the client has taken over.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import Any, Optional, Protocol
 
@@ -107,7 +108,10 @@ def build(specs: list[StepSpec], lifecycle: Moves, initial_status: str, origin: 
         target = fields.get(status_field)
         if target is not None:
             if target not in lifecycle.states:
-                raise TimelineError(number, f"{status_field} {target!r} is not one of {', '.join(lifecycle.states)}")
+                close = difflib.get_close_matches(str(target), lifecycle.states, n=1, cutoff=0.6)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+                raise TimelineError(number, f"{status_field} {target!r} is not one of {', '.join(lifecycle.states)}"
+                                            f"{hint}")
             if target != status and not lifecycle.can_move(status, target):
                 nexts = lifecycle.moves_from(status)
                 raise TimelineError(number, f"{lifecycle.name} cannot move from {status!r} to {target!r};"

@@ -63,6 +63,10 @@ class Vendor:
     # Called with each namespace the server restores from its saved state at start (serve --state-dir/--import),
     # to rebuild what the vendor keeps per process rather than per namespace (DigitalOcean's presigned URL table).
     restored: Callable[["Namespace"], None] | None = None
+    # For the OpenAPI document (core.openapi): the credential's security schemes by name, and the error answers
+    # an operation may give, {status: envelope model} (every status its errors.py can render).
+    security: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    error_responses: Callable[[Operation], Mapping[int, type[BaseModel]]] | None = None
 
     def __post_init__(self) -> None:
         if not self.owns:

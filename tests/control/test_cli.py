@@ -210,3 +210,56 @@ def test_the_schema_flags_mistakes(schema):
     assert _errors(schema, schema, {**data, "seed": "five"}, "$")
     data["mka1"]["runs"][0]["modles"] = data["mka1"]["runs"][0].pop("models")
     assert _errors(schema, schema, data, "$")
+
+
+# ---- the schema as an editor uses it (the jsonschema library, draft 2020-12) -----------------------------------
+
+
+def test_the_shipped_schema_is_the_generated_one(schema):
+    from emulator import shipped
+
+    shipped_schema = json.loads(shipped.schema_path().read_text())
+    assert shipped_schema == schema, "emulator/scenario.schema.json is stale: python -m emulator schema > it"
+    assert schema["$schema"].endswith("2020-12/schema") and schema["$id"]
+
+
+def test_an_editor_offers_and_checks_operations_and_codes(schema):
+    jsonschema = pytest.importorskip("jsonschema")
+    validator = jsonschema.Draft202012Validator(schema)
+    for path in DEMOS:
+        assert not list(validator.iter_errors(_as_json(yaml.safe_load(path.read_text())))), path
+
+    def problems(rule: dict) -> list[str]:
+        return [e.message for e in validator.iter_errors({"faults": [rule]})]
+
+    assert problems({"vendor": "mka1", "operation": "get_run", "error": "api_error"}) == []
+    assert problems({"vendor": "qianfan", "operation": "DescribeEvalTasks", "error": "InternalError"}) == []
+    assert problems({"vendor": "qianfan", "operation": "eval/detail", "error": "500000"}) == []
+    assert problems({"operation": "getEvalRun", "error": "internal"}) == []
+    assert problems({"vendor": "mka1", "operation": "getEvalRn", "error": "internal"})
+    assert problems({"vendor": "qianfan", "operation": "DescribeEvalTaskz", "error": "InternalError"})
+    assert problems({"vendor": "mka1", "error": "InternalError"})  # Qianfan's code, not MKA1's
+    assert problems({"vendor": "mka2", "error": "internal"})
+
+
+# ---- stopping ---------------------------------------------------------------------------------------------------
+
+
+def test_sigterm_right_after_the_start_up_lines_stops_serve_cleanly():
+    """A script that waits for the start-up lines and then sends SIGTERM (a test harness, a process manager) gets a
+    normal exit that removes the temporary CA file, however soon the signal comes: it once could arrive before
+    uvicorn listened for signals, and either kill the process outright or be lost and leave the server running."""
+    for _ in range(5):
+        proc = subprocess.Popen([sys.executable, "-m", "emulator", "serve", "--port", "0", "--tls"], cwd=ROOT,
+                                env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+        try:
+            lines = [proc.stdout.readline() for _ in range(7)]
+            assert "listening on" in lines[0] and lines[-1].startswith("TLS CA certificate: "), lines
+            proc.terminate()
+            assert proc.wait(timeout=60) == 0, proc.stdout.read()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert not Path(lines[-1].split(": ", 1)[1].strip()).exists()  # removed at exit

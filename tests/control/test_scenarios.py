@@ -57,6 +57,14 @@ def test_a_json_scenario_loads_too(client, mka1, ctl):
     assert ctl.faults()[0]["error"] == "rate_limit_error"
 
 
+def test_a_json_mistake_yaml_cannot_read_is_reported_without_a_line(client):
+    """Found by fuzzing the control API's OpenAPI document: JSON with an escaped surrogate pair is valid JSON but
+    not YAML, so the line numbers (from YAML nodes) of its mistake are missing, not a crash (it was a 500)."""
+    res = post(client, '{"\\ud800\\udc00": null}', content_type="application/json")
+    assert res.status_code == 400, res.text
+    assert "unknown section" in error_body(res)["message"]
+
+
 def test_loading_replaces_what_the_namespace_held(client, mka1, suite, ctl):
     ctl.add_fault(vendor="mka1", error="api_error", operation="deleteEvalSuite")
     assert post(client, scenario()).status_code == 200

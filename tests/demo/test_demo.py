@@ -58,13 +58,13 @@ def test_scenario_files_load(path):
     scenarios.check(path.read_text(), str(path), app.state.vendors)
 
 
-def test_readme_scenario_example_loads():
-    """The README teaches the format with one complete example: it must stay loadable as written."""
-    text = (ROOT / "README.md").read_text()
+def test_the_scenario_page_example_loads():
+    """docs/scenarios.md teaches the format with one complete example: it must stay loadable as written."""
+    text = (ROOT / "docs" / "scenarios.md").read_text()
     blocks = re.findall(r"```yaml\n(.*?)```", text, re.S)
-    assert blocks, "the README has a YAML scenario example"
+    assert blocks, "docs/scenarios.md has a YAML scenario example"
     app = build_app()
-    loaded = [scenarios.check(block, "README.md", app.state.vendors)
-              for block in blocks]  # every YAML block in the README is a scenario that loads
+    loaded = [scenarios.check(block, "docs/scenarios.md", app.state.vendors)
+              for block in blocks]  # every YAML block of the page is a scenario that loads
     complete = [s for s in loaded if s.faults and set(s.model_extra) == {"mka1", "qianfan", "mistral", "digitalocean"}]
     assert complete, "one example shows every vendor's section and faults"

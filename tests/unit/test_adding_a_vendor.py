@@ -62,3 +62,34 @@ def test_a_package_can_register_its_vendor_by_entry_point(monkeypatch):
     assert registry.vendors().names[-1] == "acme"
     with pytest.raises(TypeError, match="exports no VENDOR"):
         registry.vendors(["emulator.core.errors"])
+
+
+def test_a_row_can_prepare_what_its_handler_reads_off_the_event_loop():
+    """Operation.prepare is awaited after the request is parsed (a bad body never reaches it) and just before the
+    handler, which finds what it built in a worker thread (ns.read_off_loop)."""
+    import dataclasses
+    import threading
+
+    from emulator.core.operations import Operation
+    from tests import acme
+
+    ran: list[tuple[str, str]] = []
+
+    async def prepare(call):
+        def build(ns):
+            ran.append(("prepare", threading.current_thread().name))
+            ns.cache["built"] = True
+
+        await call.ns.read_off_loop(build)
+
+    def handler(call):
+        ran.append(("handler", threading.current_thread().name))
+        return {"built": call.ns.cache.get("built", False)}
+
+    operation = Operation("POST", "/widgets", "CreateWidget", handler, body=acme.NewWidget, prepare=prepare)
+    vendor = dataclasses.replace(acme.VENDOR, operations=(operation,))
+    with TestClient(build_app(Settings(clock_mode="manual"), vendors=[vendor])) as client:
+        bad = client.post("/acme/v1/widgets", json={"colour": "red"}, headers=KEY)
+        assert bad.status_code == 400 and ran == []
+        assert client.post("/acme/v1/widgets", json={"name": "x"}, headers=KEY).json() == {"built": True}
+    assert [step for step, _ in ran] == ["prepare", "handler"] and ran[0][1] != ran[1][1]

@@ -6,11 +6,12 @@ Retry-After: pydo retries any error response that has one, even a 404.
 
 from __future__ import annotations
 
+from pydantic import BaseModel, ConfigDict
 from starlette.responses import Response
 
 from emulator.core.errors import ApiError
 from emulator.core.jsonio import dumps
-from emulator.core.operations import Call
+from emulator.core.operations import Call, Operation
 from emulator.vendors.digitalocean import ratelimit
 from emulator.vendors.digitalocean.records import stable_uuid
 
@@ -82,3 +83,18 @@ def render_code(code: str, message: str, call: Call | None = None) -> Response |
 
 # What a fault rule may name: DigitalOcean's ids and the neutral kinds.
 ERROR_CODES = tuple(CODE_STATUS) + tuple(kind for kind in KIND_STATUS if kind not in CODE_STATUS)
+
+
+class ErrorEnvelope(BaseModel):
+    """Every DigitalOcean error answer, for the OpenAPI document."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    message: str
+    request_id: str
+
+
+def error_responses(operation: Operation) -> dict[int, type[BaseModel]]:
+    """Any operation may answer any status of the tables (a scripted fault can), always in the envelope."""
+    return dict.fromkeys(sorted({status for status, _ in KIND_STATUS.values()} | set(CODE_STATUS.values())),
+                         ErrorEnvelope)

@@ -311,12 +311,13 @@ MODEL_RUN = MODEL_RUNS + "/{eval_run_uuid}"
 FILE = "/_emulator/files/{key:path}"
 
 
-def op(method: str, path: str, handler, query=None, body=None, gradient: str | None = None) -> Operation:
+def op(method: str, path: str, handler, query=None, body=None, gradient: str | None = None,
+       response=None) -> Operation:
     """A row named after its handler (the pydo method); its aliases are the OpenAPI operationId and, when
     gradient has the operation, gradient's method path."""
     name = handler.__name__
     aliases = ("genai_" + name,) + ((gradient,) if gradient else ())
-    return Operation(method, path, name, handler, query, body, aliases=aliases)
+    return Operation(method, path, name, handler, query, body, aliases=aliases, response=response)
 
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -325,7 +326,7 @@ OPERATIONS: tuple[Operation, ...] = (
     op("GET", TEST_CASES, list_evaluation_test_cases, wire.TestCaseListQuery,
        gradient="agents.evaluation_test_cases.list"),
     op("GET", TEST_CASE, get_evaluation_test_case, wire.VersionQuery,
-       gradient="agents.evaluation_test_cases.retrieve"),
+       gradient="agents.evaluation_test_cases.retrieve", response=wire.TestCaseRead),
     op("PUT", TEST_CASE, update_evaluation_test_case, body=wire.UpdateTestCase,
        gradient="agents.evaluation_test_cases.update"),
     op("GET", TEST_CASES + "/{evaluation_test_case_uuid}/evaluation_runs", list_evaluation_runs_by_test_case,
@@ -334,7 +335,8 @@ OPERATIONS: tuple[Operation, ...] = (
        gradient="agents.evaluation_metrics.workspaces.list_evaluation_test_cases"),
     op("POST", "/evaluation_runs", run_evaluation_test_case, body=wire.RunTestCase,
        gradient="agents.evaluation_runs.create"),
-    op("GET", EVALUATION_RUN, get_evaluation_run, gradient="agents.evaluation_runs.retrieve"),
+    op("GET", EVALUATION_RUN, get_evaluation_run, gradient="agents.evaluation_runs.retrieve",
+       response=wire.RunRead),
     op("GET", EVALUATION_RUN + "/results", get_evaluation_run_results, wire.PageQuery,
        gradient="agents.evaluation_runs.list_results"),
     op("GET", EVALUATION_RUN + "/results/{prompt_id}", get_evaluation_run_prompt_results,

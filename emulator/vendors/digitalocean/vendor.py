@@ -2,6 +2,7 @@
 
 from emulator.core.http import bearer_token
 from emulator.core.resources import ResourceKind
+from emulator.core.openapi import BEARER
 from emulator.core.vendor import Vendor
 from emulator.vendors.digitalocean import PREFIX, errors, files, model_eval, routes, scenario, service
 from emulator.vendors.digitalocean.records import MODEL_RUN_LIFECYCLE, RUN_LIFECYCLE
@@ -16,6 +17,8 @@ VENDOR = Vendor(
     render_code=errors.render_code,
     render_result=routes.render_result,
     error_codes=errors.ERROR_CODES,
+    error_responses=errors.error_responses,
+    security={"bearer": BEARER},
     scenario_section=scenario.Section,
     load_scenario=scenario.load,
     resources=(

@@ -2,7 +2,8 @@
 
 Every body field is optional in the vendor's OpenAPI description; service.py decides which ones an operation
 needs. Unknown keys are ignored (the SDKs may send fields newer than this emulator). Types are checked: a
-number where a string belongs is a 400. Response shapes are built in render.py.
+number where a string belongs is a 400. Response shapes are built in render.py; the answer models at the end
+describe the test-case and run reads for the OpenAPI document.
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ from __future__ import annotations
 from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator
+
+from emulator.core.openapi import omitted
+from emulator.vendors.digitalocean.records import RUN_LIFECYCLE
 
 DATASET_TYPES = ("EVALUATION_DATASET_TYPE_UNKNOWN", "EVALUATION_DATASET_TYPE_ADK", "EVALUATION_DATASET_TYPE_NON_ADK",
                  "EVALUATION_DATASET_TYPE_MODEL")
@@ -227,3 +231,83 @@ class ModelRunListQuery(Wire):
             return [part for item in value for part in (item.split(",") if isinstance(item, str) else [item])
                     if part != ""]
         return value
+
+
+# ---- answers (the OpenAPI document's success schemas; render.py builds them) ----------------------------------
+# Timestamps are RFC 3339 UTC strings, 64-bit integers (user ids, sizes) digit strings, as the vendor's schema.
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatasetAnswer(Answer):
+    dataset_uuid: str
+    dataset_name: str
+    dataset_type: Literal[DATASET_TYPES]  # type: ignore[valid-type]
+    dataset_paradigm: Literal[DATASET_PARADIGMS]  # type: ignore[valid-type]
+    file_size: str
+    has_ground_truth: bool
+    row_count: int
+    created_at: str
+
+
+class StarMetricAnswer(Answer):
+    metric_uuid: str
+    name: str
+    success_threshold_pct: int
+    success_threshold: float = omitted("only when the test case set one")
+
+
+class TestCaseAnswer(Answer):
+    test_case_uuid: str
+    name: str
+    description: str
+    version: int
+    dataset_uuid: str
+    dataset_name: str
+    dataset: DatasetAnswer
+    metrics: list[dict[str, Any]]
+    star_metric: StarMetricAnswer
+    total_runs: int
+    latest_version_number_of_runs: int
+    created_at: str
+    created_by_user_id: str
+    created_by_user_email: str
+    updated_at: str
+    updated_by_user_id: str
+    updated_by_user_email: str
+
+
+class TestCaseRead(Answer):
+    evaluation_test_case: TestCaseAnswer
+
+
+class RunAnswer(Answer):
+    evaluation_run_uuid: str
+    run_name: str
+    status: Literal[RUN_LIFECYCLE.states]  # type: ignore[valid-type]
+    test_case_uuid: str
+    test_case_name: str
+    test_case_description: str
+    test_case_version: int
+    evaluation_test_case_workspace_uuid: str
+    agent_uuid: str
+    agent_name: str
+    agent_deleted: bool
+    agent_version_hash: str
+    agent_workspace_uuid: str
+    agent_deployment_name: str
+    created_by_user_id: str
+    created_by_user_email: str
+    queued_at: str
+    started_at: str = omitted("absent until the run starts")
+    finished_at: str = omitted("absent until the run ends")
+    error_description: str
+    pass_status: bool
+    star_metric_result: dict[str, Any] = omitted("absent until the run is scored")
+    run_level_metric_results: list[dict[str, Any]]
+
+
+class RunRead(Answer):
+    evaluation_run: RunAnswer

@@ -17,14 +17,16 @@ Choices where the vendor is silent (written down here, kept consistent):
   may also name an operation by the operationId mistralai 2.9.4 knows it by
   (`get_judges_v1_observability_judges_get`). A missing body, or one that is not a JSON object, is 422.
 - Errors: {"detail": {"message", "error_code"}}. Request-shape problems are 422 VALIDATION_ERROR; a bad filter
-  (unknown field or operator, an operator the field's type lacks, a value of the wrong type, a bad regex, more
-  than 16 levels or 256 conditions) is 422 SEARCH_BAD_REQUEST naming the node (`search_params.filters.AND[1].op`).
+  (unknown field or operator, an operator the field's type lacks, a value of the wrong type, a regex RE2 refuses
+  or one over 1,000 characters, more than 16 levels, 64 conditions, 4 `matches` conditions or 1,000 groups and
+  conditions in all) is 422 SEARCH_BAD_REQUEST naming the node (`search_params.filters.AND[1].op`). Groups that
+  constrain nothing are dropped before any event is read.
   Unknown ids: 404 SEARCH_NOT_FOUND (events), JUDGE_NOT_FOUND, CAMPAIGN_NOT_FOUND, DATASET_NOT_FOUND,
   DATASET_RECORD_NOT_FOUND, DATASET_TASK_NOT_FOUND, FIELDS_NOT_FOUND. Each code's status is errors.CODE_STATUS.
 - Events come from scenarios only (the API has no create). Filterable fields are fields.FIELDS: created_at,
   correlation_id, model, temperature, streamed, tools, request_text, response_text, finish_reason, latency_ms,
   nb_input_tokens, nb_output_tokens, nb_messages, user_id, tags, metadata; each type takes the operators of
-  fields.TYPE_OPERATORS (text ops on TEXT/ENUM, `matches` is a Python regex search on TEXT, order ops on
+  fields.TYPE_OPERATORS (text ops on TEXT/ENUM, `matches` is an RE2 regex search on TEXT, order ops on
   INT/FLOAT/TIMESTAMP, includes/excludes/len_eq on ARRAY items and MAP keys, isnull everywhere). Null semantics
   are in filters.py. A group needs all of its AND members and, when OR members are given, one of them; a null or
   empty list adds nothing, so `{}` matches every event.
@@ -74,15 +76,22 @@ Choices where the vendor is silent (written down here, kept consistent):
   campaign_name, judge_id, judge_type. search/latest keeps the newest per (span, evaluation_name).
 - search_expression grammar (case-insensitive keywords): `a AND b`, `a OR b` (AND binds tighter), `NOT a`,
   parentheses; `field = v` (also ==), `!=` (also <>), `<`, `<=`, `>`, `>=`, `field [NOT] BETWEEN v AND v`,
-  `field [NOT] IN (v, ...)`, `field [NOT] LIKE 'p%_'`, `[NOT] ILIKE`, `=~ 're'` / `!~ 're'` (Python regex
-  search), `field [NOT] CONTAINS 's'`, `field [NOT] EXISTS`, `has(field, v)`, `hasAny(field, [v, ...])`,
+  `field [NOT] IN (v, ...)`, `field [NOT] LIKE 'p%_'`, `[NOT] ILIKE`, `=~ 're'` / `!~ 're'` (RE2 regex search,
+  `.` matching newlines too, as ClickHouse's match()), `field [NOT] CONTAINS 's'`, `field [NOT] EXISTS`,
+  `has(field, v)`, `hasAny(field, [v, ...])`,
   `hasAll(field, [...])`, `hasToken(field, 'word')`; `map['key']` reads a MAP entry as TEXT. Values: 'single' or
   "double" quoted strings (backslash escapes), numbers, true/false; times as ISO-8601 strings (UTC when no
   offset). Each field type takes exactly the operators its fields list advertises (otel/fields.py TYPE_OPERATORS); a
   condition on an absent (null) value is false, NOT negates it; EXISTS means not null and not empty. Any
-  mistake (syntax, unknown field, operator the type lacks, value of the wrong type, bad regex) is 422
-  TRACES_FILTER_QUERY_PARSE_ERROR naming the character position, as is nesting deeper than 32 levels of
-  parentheses and NOT, or an expression over 10,000 characters. A null or blank expression matches all.
+  mistake (syntax, unknown field, operator the type lacks, value of the wrong type, a regex RE2 refuses) is 422
+  TRACES_FILTER_QUERY_PARSE_ERROR naming the character position, as is going over a limit: an expression over
+  10,000 characters, nesting deeper than 32 levels of parentheses and NOT, more than 64 conditions or 4 regex
+  and LIKE conditions, a regex or LIKE pattern over 1,000 characters. A null or blank expression matches all.
+- Patterns run in time linear in the text, so none can hold the server (patterns.py): regexes (`=~`, `!~`,
+  `matches`) are RE2's syntax (ClickHouse's, whose operators the search language uses), and RE2 refuses what it
+  cannot match without backtracking (backreferences, lookaround); LIKE/ILIKE are translated to RE2: `%` any run
+  of characters (newlines too), `_` one character, no escape character (a backslash is literal), ILIKE ignoring
+  case as RE2 folds it. hasToken's words are runs of [A-Za-z0-9_].
 - from/to bound the kind's time (log timestamp, trace/span start_time, evaluation timestamp), inclusive; either
   may be absent (no bound); from after to is 422 VALIDATION_ERROR. Feeds are newest first (traces, spans,
   evaluations; logs follow `order`, default desc) and spans of one trace oldest first; `next` and `cursor`

@@ -6,11 +6,14 @@ An error's status comes from its Mistral error code when it has one (the table b
 
 from __future__ import annotations
 
+from typing import Optional
+
+from pydantic import BaseModel, ConfigDict
 from starlette.responses import Response
 
 from emulator.core.errors import ApiError
 from emulator.core.jsonio import dumps
-from emulator.core.operations import Call
+from emulator.core.operations import Call, Operation
 
 # Neutral kind -> (status, error_code used when the error names no code of its own).
 KIND_STATUS: dict[str, tuple[int, str | None]] = {
@@ -92,3 +95,22 @@ def render_code(code: str, message: str, call: Call | None = None) -> Response |
 
 # What a fault rule may name: Mistral's own codes and the neutral kinds (a 405 is the router's, never scripted).
 ERROR_CODES = tuple(CODE_STATUS) + tuple(kind for kind in KIND_STATUS if kind != "method_not_allowed")
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    message: str
+    error_code: Optional[str]
+
+
+class ErrorEnvelope(BaseModel):
+    """Every Mistral error answer, for the OpenAPI document."""
+
+    model_config = ConfigDict(extra="forbid")
+    detail: ErrorDetail
+
+
+def error_responses(operation: Operation) -> dict[int, type[BaseModel]]:
+    """Any operation may answer any status of the tables (a scripted fault can), always in the envelope."""
+    statuses = {status for status, _ in KIND_STATUS.values()} | set(CODE_STATUS.values())
+    return dict.fromkeys(sorted(statuses), ErrorEnvelope)

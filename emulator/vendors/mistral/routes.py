@@ -279,25 +279,32 @@ TRACE = "/traces/{trace_id}"
 
 
 def op(method: str, path: str, name: str, operation_id: str | None, handler, query=None, body=None, *,
-       status: int = 200, documented: bool = True) -> Operation:
-    """A row: the SDK method path is its name, the operationId mistralai 2.9.4 knows it by is its alias."""
+       status: int = 200, documented: bool = True, response=None, prepare=None) -> Operation:
+    """A row: the SDK method path is its name, the operationId mistralai 2.9.4 knows it by is its alias.
+    `prepare` builds the derived data the handler reads off the event loop (otel rows, event words)."""
     aliases = () if operation_id is None else (operation_id,)
-    return Operation(method, path, name, handler, query, body, status, aliases, documented=documented)
+    return Operation(method, path, name, handler, query, body, status, aliases, documented=documented,
+                     response=response, prepare=prepare)
+
+
+# What the otel handlers read: logs and spans need the event rows; traces (their evaluation_count) and span
+# evaluations need the completed campaigns' evaluations too.
+EVENT_ROWS, EVALUATED = otel.prepare_events, otel.prepare_evaluations
 
 
 OPERATIONS: tuple[Operation, ...] = (
     op("POST", EVENTS + "/search", "chat_completion_events.search",
        "get_chat_completion_events_v1_observability_chat_completion_events_search_post",
-       search_events, wire.SearchQuery, wire.SearchEvents),
+       search_events, wire.SearchQuery, wire.SearchEvents, response=wire.EventSearch),
     op("POST", EVENTS + "/search-ids", "chat_completion_events.search_ids",
        "get_chat_completion_event_ids_v1_observability_chat_completion_events_search_ids_post",
        search_event_ids, None, wire.SearchEvents),
     op("GET", EVENT, "chat_completion_events.fetch",
        "get_chat_completion_event_v1_observability_chat_completion_events__event_id__get",
-       fetch_event),
+       fetch_event, response=wire.Event),
     op("GET", EVENT + "/similar-events", "chat_completion_events.fetch_similar_events",
        "get_similar_chat_completion_events_v1_observability_chat_completion_events__event_id__similar_events_get",
-       similar_events),
+       similar_events, response=wire.EventSearch, prepare=service.prepare_similar),
     op("POST", EVENT + "/live-judging", "chat_completion_events.judge",
        "judge_chat_completion_event_v1_observability_chat_completion_events__event_id__live_judging_post",
        judge_event, None, wire.JudgeWithDefinition),
@@ -396,39 +403,40 @@ OPERATIONS: tuple[Operation, ...] = (
        "update_dataset_record_properties_v1_observability_dataset_records__dataset_record_id__properties_put",
        update_record_properties, None, wire.Properties, status=204),
     op("POST", "/logs/search", "logs.search", "search_logs_v1_observability_logs_search_post",
-       searcher(otel.LOGS, "logs"), wire.FeedQuery, wire.LogsBody),
+       searcher(otel.LOGS, "logs"), wire.FeedQuery, wire.LogsBody, prepare=EVENT_ROWS),
     op("GET", "/logs/fields", "logs.list", "get_log_fields_v1_observability_logs_fields_get",
        field_lister(otel.LOGS)),
     op("GET", "/logs/fields/{field_name}/options", "logs.fetch_options",
        "get_log_field_options_v1_observability_logs_fields__field_name__options_get",
-       option_lister(otel.LOGS), wire.WindowQuery),
+       option_lister(otel.LOGS), wire.WindowQuery, prepare=EVENT_ROWS),
     op("POST", "/traces/search", "traces.search", "search_traces_v1_observability_traces_search_post",
-       searcher(otel.TRACES, "traces"), wire.FeedQuery, wire.ExpressionBody),
+       searcher(otel.TRACES, "traces"), wire.FeedQuery, wire.ExpressionBody, prepare=EVALUATED),
     op("POST", "/traces/aggregate", "traces.aggregate", "aggregate_traces_v1_observability_traces_aggregate_post",
-       aggregator(otel.TRACES), wire.WindowQuery, wire.AggregationBody),
+       aggregator(otel.TRACES), wire.WindowQuery, wire.AggregationBody, prepare=EVALUATED),
     op("GET", "/traces/fields", "traces.get_trace_fields", "get_trace_fields_v1_observability_traces_fields_get",
        field_lister(otel.TRACES)),
     op("GET", "/traces/fields/{field_name}/options", "traces.fetch_options",
        "get_trace_field_options_v1_observability_traces_fields__field_name__options_get",
-       option_lister(otel.TRACES), wire.WindowQuery),
+       option_lister(otel.TRACES), wire.WindowQuery, prepare=EVALUATED),
     op("GET", TRACE, "traces.get_trace_by_id", "get_trace_by_id_v1_observability_traces__trace_id__get",
-       fetch_trace),
+       fetch_trace, prepare=EVALUATED),
     op("GET", TRACE + "/spans", "traces.get_trace_spans",
        "get_trace_spans_v1_observability_traces__trace_id__spans_get",
-       trace_spans, wire.FeedQuery),
+       trace_spans, wire.FeedQuery, prepare=EVALUATED),
     op("GET", TRACE + "/spans/{span_id}", "traces.get_span_by_id",
        "get_span_by_id_v1_observability_traces__trace_id__spans__span_id__get",
-       fetch_span),
+       fetch_span, prepare=EVALUATED),
     op("POST", "/spans/search", "spans.search_spans", "search_spans_v1_observability_spans_search_post",
-       searcher(otel.SPANS, "spans"), wire.FeedQuery, wire.ExpressionBody),
+       searcher(otel.SPANS, "spans"), wire.FeedQuery, wire.ExpressionBody, prepare=EVENT_ROWS),
     op("POST", "/spans/aggregate", "spans.aggregate", "aggregate_spans_v1_observability_spans_aggregate_post",
-       aggregator(otel.SPANS), wire.WindowQuery, wire.AggregationBody),
+       aggregator(otel.SPANS), wire.WindowQuery, wire.AggregationBody, prepare=EVENT_ROWS),
     op("POST", "/spans/evaluations/search", "spans.search_span_evaluations",
        "search_span_evaluations_v1_observability_spans_evaluations_search_post",
-       searcher(otel.EVALUATIONS, "span_evaluations"), wire.FeedQuery, wire.ExpressionBody),
+       searcher(otel.EVALUATIONS, "span_evaluations"), wire.FeedQuery, wire.ExpressionBody, prepare=EVALUATED),
     op("POST", "/spans/evaluations/search/latest", "spans.search_latest_span_evaluations",
        "search_latest_span_evaluations_v1_observability_spans_evaluations_search_latest_post",
-       searcher(otel.EVALUATIONS, "span_evaluations", otel.latest_evaluations), wire.FeedQuery, wire.ExpressionBody),
+       searcher(otel.EVALUATIONS, "span_evaluations", otel.latest_evaluations), wire.FeedQuery, wire.ExpressionBody,
+       prepare=EVALUATED),
     op("GET", "/spans/fields", "spans.list_span_fields", "get_span_fields_v1_observability_spans_fields_get",
        field_lister(otel.SPANS)),
     op("GET", "/spans/evaluations/fields", "spans.list_span_eval_fields",
@@ -436,10 +444,10 @@ OPERATIONS: tuple[Operation, ...] = (
        field_lister(otel.EVALUATIONS)),
     op("GET", "/spans/fields/{field_name}/options", "spans.fetch_span_field_options",
        "get_span_field_options_v1_observability_spans_fields__field_name__options_get",
-       option_lister(otel.SPANS), wire.WindowQuery),
+       option_lister(otel.SPANS), wire.WindowQuery, prepare=EVENT_ROWS),
     op("GET", "/spans/evaluations/fields/{field_name}/options", "spans.fetch_span_eval_field_options",
        "get_span_evaluation_field_options_v1_observability_spans_evaluations_fields__field_name__options_get",
-       option_lister(otel.EVALUATIONS), wire.WindowQuery),
+       option_lister(otel.EVALUATIONS), wire.WindowQuery, prepare=EVALUATED),
     # Not an SDK method: where export_to_jsonl's file_url points (read with the same API key).
     op("GET", "/dataset-exports/{export_id}.jsonl", "datasets.download_export", None, download_export,
        documented=False),

@@ -2,6 +2,7 @@
 
 from emulator.core.http import bearer_token
 from emulator.core.resources import ResourceKind
+from emulator.core.openapi import BEARER
 from emulator.core.vendor import CoreCodes, Vendor
 from emulator.vendors.mistral import PREFIX, datasets, errors, routes, scenario, service
 from emulator.vendors.mistral.records import CAMPAIGN_LIFECYCLE, IMPORT_LIFECYCLE
@@ -15,6 +16,8 @@ VENDOR = Vendor(
     render_error=errors.render_error,
     render_code=errors.render_code,
     error_codes=errors.ERROR_CODES,
+    error_responses=errors.error_responses,
+    security={"bearer": BEARER},
     # A body that is not JSON, or JSON that is not an object, is a request-shape problem: 422 VALIDATION_ERROR.
     codes=CoreCodes(malformed_json="VALIDATION_ERROR", not_an_object="VALIDATION_ERROR"),
     empty_body=None,  # no body where the operation takes one is 422 (body: Input should be a valid dictionary...)

@@ -1,7 +1,8 @@
 """Request shapes of Mistral's observability API (bodies and query strings), with the vendor's field names.
 
 Filters are kept as raw JSON here and checked by filters.py, which names the exact bad node. Response shapes are
-built in render.py; the tests check them strictly against the SDK's own models.
+built in render.py; the tests check them strictly against the SDK's own models. The answer models at the end
+describe the event reads for the OpenAPI document.
 """
 
 from __future__ import annotations
@@ -213,3 +214,46 @@ class AggregationBody(ExpressionBody):
     time_dimension: Optional[TimeDimension] = None
     order_by: Optional[list[OrderBy]] = Field(None, max_length=10)
     limit: int = Field(1000, ge=1, le=10_000)
+
+
+# ---- answers (the OpenAPI document's success schemas; render.py builds them) ----------------------------------
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+Timestamp = Annotated[str, Field(description="ISO 8601 UTC with microseconds and a Z")]
+
+
+class EventPreview(Answer):
+    """ChatCompletionEventPreview: `extra_fields` holds the fields the search asked for."""
+
+    event_id: str
+    correlation_id: str
+    created_at: Timestamp
+    extra_fields: dict[str, Any]
+    nb_input_tokens: int
+    nb_output_tokens: int
+
+
+class Event(EventPreview):
+    """ChatCompletionEvent: `extra_fields` holds every extra field the event carries."""
+
+    enabled_tools: list[dict[str, Any]]
+    request_messages: list[dict[str, Any]]
+    response_messages: list[dict[str, Any]]
+    nb_messages: int
+    chat_transcription_events: list[dict[str, Any]]
+
+
+class EventFeed(Answer):
+    """A cursor feed: `next` and `cursor` both carry the following page's token (null on the last)."""
+
+    results: list[EventPreview]
+    next: Optional[str]
+    cursor: Optional[str]
+
+
+class EventSearch(Answer):
+    completion_events: EventFeed

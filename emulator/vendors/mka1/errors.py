@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pydantic import BaseModel, ConfigDict
 from starlette.responses import Response
 
 from emulator.core.errors import ApiError
 from emulator.core.jsonio import dumps
-from emulator.core.operations import Call
+from emulator.core.operations import Call, Operation
 
 STATUS_AND_TYPE = {
     "invalid_request": (400, "invalid_request_error"),
@@ -53,3 +54,22 @@ def render_code(code: str, message: str, call: Call | None = None) -> Response |
 
 # What a fault rule may name: the envelope types and the neutral kinds.
 ERROR_CODES = tuple(KIND_OF_TYPE) + tuple(kind for kind in STATUS_AND_TYPE if kind != "method_not_allowed")
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    message: str
+    type: str  # the envelope type (`not_found_error`), or the code a fault or rule named
+    code: int  # the HTTP status
+
+
+class ErrorEnvelope(BaseModel):
+    """Every MKA1 error answer, for the OpenAPI document."""
+
+    model_config = ConfigDict(extra="forbid")
+    error: ErrorDetail
+
+
+def error_responses(operation: Operation) -> dict[int, type[BaseModel]]:
+    """Any operation may answer any of the table's statuses (a scripted fault can), always in the envelope."""
+    return dict.fromkeys(sorted({status for status, _ in STATUS_AND_TYPE.values()}), ErrorEnvelope)

@@ -155,9 +155,11 @@ class Run(Lifecycled):
     trajectories: dict[tuple[str, str, int], dict[str, Any]] = field(default_factory=dict)
     measured: set[tuple[str, str, int]] = field(default_factory=set)
     artifact_file_ids: list[str] = field(default_factory=list)
-    # Rendered bytes of a run that is at rest (terminal); cleared by every change. Derived: snapshots and the
-    # saved state leave it out, and the run is rendered again when next read.
+    # Rendered bytes of the run (render.run_bytes); cleared by every change. `cached_at` is the virtual time they
+    # hold for a run still moving, None for one at rest. Derived: snapshots and the saved state leave them out, and
+    # the run is rendered again when next read.
     cached: bytes | None = field(default=None, metadata={"derived": True})
+    cached_at: float | None = field(default=None, metadata={"derived": True})
 
     @property
     def total_samples(self) -> int:

@@ -57,21 +57,28 @@ def run(c: Caller, r: Run) -> dict[str, Any]:
     }
 
 
-# How many runs at rest a namespace keeps encoded: the hot ones are polled and listed again and again, and the
-# bound keeps a walk over a hundred thousand runs from keeping each one's bytes.
+# How many encoded runs a namespace keeps: the hot ones are polled and listed again and again, and the bound keeps
+# a walk over a hundred thousand runs from keeping each one's bytes.
 ENCODED_RUNS_KEPT = 5_000
 
 
-def run_bytes(c: Caller, r: Run) -> bytes:
-    """Encoded run; a run at rest (terminal) is encoded once and reused until something changes it (the most
-    recently encoded ENCODED_RUNS_KEPT of a namespace)."""
-    if r.cached is not None:
-        return r.cached
-    if r.status not in RUN_LIFECYCLE.terminal:
-        return dumps(run(c, r))
+def run_bytes(c: Caller, r: Run, now: float | None = None) -> bytes:
+    """Encoded run, reused until something changes it: a run at rest (terminal) at any time, a moving one while
+    the clock has not moved (a manual clock between advances, so a page of queued runs is encoded once). Every
+    change to a run clears its bytes (on_enter and the other writers set `cached = None`); a namespace keeps the
+    most recently encoded ENCODED_RUNS_KEPT. `now` is the clock's time when the caller already has it (a page)."""
+    cached = r.cached
+    if cached is not None:
+        at = r.cached_at
+        if at is None or at == (c.now if now is None else now):
+            return cached
+    if now is None:
+        now = c.now
     r.cached = encoded = dumps_kept(run(c, r))
+    r.cached_at = None if r.status in RUN_LIFECYCLE.terminal else now
     kept: OrderedDict[str, Run] = c.ns.cache.setdefault("mka1.encoded", OrderedDict())
     kept[r.id] = r
+    kept.move_to_end(r.id)
     if len(kept) > ENCODED_RUNS_KEPT:
         kept.popitem(last=False)[1].cached = None
     return encoded

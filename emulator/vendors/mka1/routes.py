@@ -40,7 +40,8 @@ def _run(c: Caller, r) -> bytes:
 
 def _runs_page(c: Caller, page) -> bytes:
     items = page.items
-    encoded = [r.cached or render.run_bytes(c, r) for r in items]  # runs at rest are already encoded
+    now = c.now
+    encoded = [render.run_bytes(c, r, now) for r in items]
     return render.listing(encoded, page.has_more, items[0].id if items else None, items[-1].id if items else None)
 
 
@@ -219,10 +220,10 @@ SAMPLE = RUN + "/samples/{sample_index}"
 
 
 def op(method: str, path: str, name: str, handler, query=None, body=None, sdk: str | None = None,
-       max_body: int | None = None) -> Operation:
+       max_body: int | None = None, response=None) -> Operation:
     """A row: the operationId is the name; the SDK method (handler's name unless given) is an alias."""
     return Operation(method, path, name, handler, query, body, aliases=(sdk or handler.__name__,),
-                     max_body=max_body)
+                     max_body=max_body, response=response)
 
 
 # A trajectory may hold 16 MiB of steps and as much of logs (the vendor's limit), JSON-escaped on the wire.
@@ -230,13 +231,13 @@ TRAJECTORY_BODY = 4 * service.TRAJECTORY_LIMIT_BYTES
 
 
 OPERATIONS: tuple[Operation, ...] = (
-    op("POST", "/runs", "createEvalRun", create_run, body=wire.CreateRun),
-    op("GET", "/runs", "listEvalRuns", list_runs, wire.ListRunsQuery),
-    op("GET", RUN, "getEvalRun", get_run),
+    op("POST", "/runs", "createEvalRun", create_run, body=wire.CreateRun, response=wire.Run),
+    op("GET", "/runs", "listEvalRuns", list_runs, wire.ListRunsQuery, response=wire.RunList),
+    op("GET", RUN, "getEvalRun", get_run, response=wire.Run),
     op("DELETE", RUN, "deleteEvalRun", delete_run),
-    op("POST", RUN + "/cancel", "cancelEvalRun", cancel_run),
-    op("POST", RUN + "/rerun-failed", "rerunFailedEvalSamples", rerun_failed_samples),
-    op("POST", RUN + "/retry", "retryFailedEvalRun", retry_failed_run),
+    op("POST", RUN + "/cancel", "cancelEvalRun", cancel_run, response=wire.Run),
+    op("POST", RUN + "/rerun-failed", "rerunFailedEvalSamples", rerun_failed_samples, response=wire.Run),
+    op("POST", RUN + "/retry", "retryFailedEvalRun", retry_failed_run, response=wire.Run),
     op("GET", RUN + "/overview", "getEvalRunOverview", get_run_overview, wire.OverviewQuery),
     op("GET", RUN + "/samples", "listEvalSamples", list_samples, wire.ListSamplesQuery),
     op("GET", SAMPLE + "/audio", "getEvalSampleAudio", get_sample_audio, wire.SampleLocator),
@@ -244,7 +245,8 @@ OPERATIONS: tuple[Operation, ...] = (
     op("PUT", SAMPLE + "/trajectory", "uploadEvalSampleTrajectory", upload_sample_trajectory, wire.SampleLocator,
        wire.UploadTrajectory, max_body=TRAJECTORY_BODY),
     op("GET", RUN + "/artifacts", "getEvalArtifacts", get_artifacts),
-    op("POST", RUN + "/trials", "appendAgentEvalTrials", append_agent_trials, body=wire.AppendTrials),
+    op("POST", RUN + "/trials", "appendAgentEvalTrials", append_agent_trials, body=wire.AppendTrials,
+       response=wire.Run),
     op("POST", "/imports/huggingface-results", "importHistoricalEvalResults", import_historical_results,
        body=wire.ImportHistorical),
     op("POST", "/suites", "createEvalSuite", create_suite, body=wire.CreateSuite),
@@ -261,12 +263,14 @@ OPERATIONS: tuple[Operation, ...] = (
        wire.LeaderboardRunsQuery),
     op("GET", SUITE + "/leaderboard", "getEvalSuiteLeaderboard", get_suite_leaderboard, wire.LeaderboardQuery),
     op("POST", SUITE + "/tokens/measure", "measureEvalSuiteTokens", measure_suite_tokens, body=wire.MeasureTokens),
-    op("POST", "/imports/agent-run", "importAgentEvalRun", import_agent_run, body=wire.ImportAgentRun),
+    op("POST", "/imports/agent-run", "importAgentEvalRun", import_agent_run, body=wire.ImportAgentRun,
+       response=wire.Run),
     op("POST", "/schedules", "createEvalSchedule", create_schedule, body=wire.CreateSchedule),
     op("GET", "/schedules", "listEvalSchedules", list_schedules, wire.ListSchedulesQuery),
     op("GET", SCHEDULE, "getEvalSchedule", get_schedule),
     op("PATCH", SCHEDULE, "updateEvalSchedule", update_schedule, body=wire.UpdateSchedule),
     op("DELETE", SCHEDULE, "deleteEvalSchedule", delete_schedule),
     op("POST", SCHEDULE + "/trigger", "triggerEvalSchedule", trigger_schedule),
-    op("GET", SCHEDULE + "/runs", "listEvalScheduleRuns", list_schedule_runs, wire.ListScheduleRunsQuery),
+    op("GET", SCHEDULE + "/runs", "listEvalScheduleRuns", list_schedule_runs, wire.ListScheduleRunsQuery,
+       response=wire.RunList),
 )

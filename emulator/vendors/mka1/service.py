@@ -58,11 +58,17 @@ class Caller:
 
     @property
     def org_id(self) -> str:
-        return f"org_{derived_hex(self.ns.seed, 'org', nbytes=12)}"
+        return _derived_id("org", self.ns.seed)
 
     @property
     def team_id(self) -> str:
-        return f"team_{derived_hex(self.ns.seed, 'team', nbytes=12)}"
+        return _derived_id("team", self.ns.seed)
+
+
+@lru_cache(maxsize=1024)
+def _derived_id(kind: str, seed: int) -> str:
+    # Cached: every run a scenario makes names its org and team.
+    return f"{kind}_{derived_hex(seed, kind, nbytes=12)}"
 
 
 @lru_cache(maxsize=1024)

@@ -2,6 +2,7 @@
 
 from emulator.core.http import bearer_token
 from emulator.core.resources import ResourceKind
+from emulator.core.openapi import BEARER
 from emulator.core.vendor import Vendor
 from emulator.vendors.mka1 import PREFIX, errors, routes, scenario, service
 from emulator.vendors.mka1.records import RUN_LIFECYCLE
@@ -22,6 +23,8 @@ VENDOR = Vendor(
     render_error=errors.render_error,
     render_code=errors.render_code,
     error_codes=errors.ERROR_CODES,
+    error_responses=errors.error_responses,
+    security={"bearer": BEARER},
     scenario_section=scenario.Section,
     load_scenario=scenario.load,
     resources=(ResourceKind("run", service.runs, RUN_LIFECYCLE, _sync_run),),

@@ -1,11 +1,12 @@
 """Request shapes of the MKA1 evals API (bodies and query strings), with the vendor's own field names.
 
-Response shapes are built in render.py; the tests check them against the official SDK's models.
+Response shapes are built in render.py; the tests check them against the official SDK's models. The answer
+models at the end describe the main ones (a run, a page of runs) for the OpenAPI document.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -15,6 +16,9 @@ TASK_TYPES = (
     "classification", "multiple_choice", "qa", "summarization", "semantic_similarity", "llm_judge",
     "numeric", "math", "custom", "transcription", "embedding",
 )
+
+# A suite version: 1 and up, and within what the API's integers hold (an echoed 10**30 could not be encoded).
+Version = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 RunStatus = Literal["queued", "in_progress", "finalizing", "completed", "failed", "cancelling", "cancelled"]
 SampleStatus = Literal["queued", "generating", "ready_to_score", "scoring", "running", "completed", "failed"]
@@ -123,7 +127,7 @@ class RunKnobs(Wire):
 class CreateRun(RunKnobs):
     suite_id: str = Field(min_length=1)
     models: list[str] = Field(min_length=1, max_length=20)
-    suite_version: Optional[int] = Field(None, ge=1)
+    suite_version: Optional[Version] = None
     metadata: dict[str, str] = Field(default_factory=dict)
 
 
@@ -158,7 +162,7 @@ class ImportAgentRun(Wire):
     suite_id: str = Field(min_length=1)
     agent_name: str = Field(min_length=1)
     model: str = Field(min_length=1)
-    suite_version: Optional[int] = Field(None, ge=1)
+    suite_version: Optional[Version] = None
     agent_version: Optional[str] = None
     agent_effort: Optional[str] = None
     cost_usd: Optional[float] = None
@@ -210,7 +214,7 @@ class CreateSchedule(Wire):
     suite_id: str = Field(min_length=1)
     run: ScheduleRunConfig
     description: Optional[str] = Field(None, max_length=10_000)
-    suite_version: Optional[int] = Field(None, ge=1)
+    suite_version: Optional[Version] = None
     cron: Optional[str] = None
     interval_seconds: Optional[int] = Field(None, ge=1)
     timezone: str = "UTC"
@@ -226,7 +230,7 @@ class UpdateSchedule(Wire):
 
     name: Optional[str] = Field(None, min_length=1, max_length=255)
     description: Optional[str] = Field(None, max_length=10_000)
-    suite_version: Optional[int] = Field(None, ge=1)
+    suite_version: Optional[Version] = None
     cron: Optional[str] = None
     interval_seconds: Optional[int] = Field(None, ge=1)
     timezone: Optional[str] = None
@@ -253,13 +257,13 @@ class ListSuitesQuery(ListQuery):
 class ListRunsQuery(ListQuery):
     owned_only: bool = False
     suite_id: Optional[str] = None
-    suite_version: Optional[int] = None
+    suite_version: Optional[Version] = None
     status: Optional[RunStatus] = None
 
 
 class ListScheduleRunsQuery(ListQuery):
     suite_id: Optional[str] = None
-    suite_version: Optional[int] = None
+    suite_version: Optional[Version] = None
     status: Optional[RunStatus] = None
 
 
@@ -283,14 +287,14 @@ class ListSamplesQuery(Wire):
 
 
 class LeaderboardRunsQuery(Wire):
-    suite_version: Optional[int] = None
+    suite_version: Optional[Version] = None
     per_group: int = Field(5, ge=1, le=50)
     model: Optional[str] = None
     cursor: Optional[str] = None
 
 
 class LeaderboardQuery(Wire):
-    suite_version: Optional[int] = None
+    suite_version: Optional[Version] = None
     metric: str = "reward"
     agent: Optional[str] = None
     model: Optional[str] = None
@@ -304,3 +308,66 @@ class OverviewQuery(Wire):
 class SampleLocator(Wire):
     task_id: Optional[str] = None
     model: Optional[str] = None
+
+
+# ---- answers (the OpenAPI document's success schemas; render.py builds them) ----------------------------------
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RequestCounts(Answer):
+    total: int
+    completed: int
+    failed: int
+
+
+class Tokens(Answer):
+    """Token totals, null until the run completes."""
+
+    input: Optional[int]
+    output: Optional[int]
+    cached: Optional[int]
+    reasoning: Optional[int]
+
+
+class Run(Answer):
+    """An eval.run, as every run operation answers it."""
+
+    id: str
+    object: Literal["eval.run"]
+    suite_id: str
+    suite_version: int
+    suite_version_id: str
+    org_id: str
+    team_id: str
+    status: RunStatus
+    models: list[str]
+    task_ids: Optional[list[str]]
+    judge_model: Optional[str]
+    embedding_model: Optional[str]
+    generation: dict[str, Any]
+    request_counts: RequestCounts
+    metrics: Optional[dict[str, Any]] = Field(description="mean score per metric and `by_task`, once scored")
+    error: Optional[dict[str, Any]]
+    artifact_file_ids: list[str]
+    metadata: dict[str, str]
+    agent_name: Optional[str]
+    agent_version: Optional[str]
+    agent_effort: Optional[str]
+    cost_usd: Optional[float]
+    tokens: Tokens
+    created_at: int = Field(description="epoch seconds")
+    started_at: Optional[int]
+    completed_at: Optional[int]
+    cancelled_at: Optional[int]
+    failed_at: Optional[int]
+
+
+class RunList(Answer):
+    object: Literal["list"]
+    data: list[Run]
+    has_more: bool
+    first_id: Optional[str]
+    last_id: Optional[str]

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
 from starlette.responses import Response
 
 from emulator.core.errors import ApiError, KINDS
 from emulator.core.ids import derived_hex
 from emulator.core.jsonio import dumps
-from emulator.core.operations import Call
+from emulator.core.operations import Call, Operation
 from emulator.vendors.qianfan import LEGACY_PREFIX
 
 # BCE common codes: HTTP status and standard message (spec table), plus the emulator's choices for the kinds the
@@ -165,3 +166,28 @@ def render_code(code: str, message: str, call: Call | None = None) -> Response |
 
 # What a fault rule may name (a legacy numeric code such as "336100" too, on the legacy family).
 ERROR_CODES = tuple(BCE_CODES) + tuple(sorted(KINDS))
+
+
+class BceError(BaseModel):
+    """The v2 family's error answer (and the gateway's, on both families), for the OpenAPI document."""
+
+    model_config = ConfigDict(extra="forbid")
+    requestId: str
+    code: str
+    message: str
+
+
+class LegacyError(BaseModel):
+    """The legacy family's error answer, at HTTP 200, for the OpenAPI document."""
+
+    model_config = ConfigDict(extra="forbid")
+    error_code: int
+    error_msg: str
+    log_id: str
+
+
+def error_responses(operation: Operation) -> dict[int, type[BaseModel]]:
+    """v2: any BCE code's status. Legacy: its envelope at 200, and the gateway's refusals of a signature."""
+    if operation.path.startswith(LEGACY_PREFIX):
+        return {200: LegacyError} | dict.fromkeys(sorted({BCE_CODES[c][0] for c in GATEWAY_CODES}), BceError)
+    return dict.fromkeys(sorted({status for status, _ in BCE_CODES.values()}), BceError)

@@ -10,6 +10,7 @@ row's model and `render_result` wraps the handler's result in the family's envel
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from emulator.core.errors import ApiError
 from emulator.core.namespace import Namespace
@@ -123,31 +124,34 @@ def legacy_model_list(call: Call):
     return render.model_list(call.ns)
 
 
-V2_ROWS = (  # Action, handler, body model
-    ("CreateEvalTask", create_eval_task, wire.CreateEvalTask),
-    ("DescribeEvalTasks", describe_eval_tasks, wire.DescribeEvalTasks),
-    ("DescribeEvalTask", describe_eval_task, wire.TaskRef),
-    ("DescribeEvalTaskReport", describe_eval_task_report, wire.TaskRef),
-    ("DeleteEvalTask", delete_eval_task, wire.TaskRef),
-    ("StopEvalTask", stop_eval_task, wire.TaskRef),
+V2_ROWS = (  # Action, handler, body model, the result's model (inside V2Answer)
+    ("CreateEvalTask", create_eval_task, wire.CreateEvalTask, str),
+    ("DescribeEvalTasks", describe_eval_tasks, wire.DescribeEvalTasks, wire.TaskPage),
+    ("DescribeEvalTask", describe_eval_task, wire.TaskRef, wire.TaskDetail),
+    ("DescribeEvalTaskReport", describe_eval_task_report, wire.TaskRef, list[wire.ReportEntry]),
+    ("DeleteEvalTask", delete_eval_task, wire.TaskRef, wire.Nothing),
+    ("StopEvalTask", stop_eval_task, wire.TaskRef, wire.Nothing),
 )
-LEGACY_ROWS = (  # route under LEGACY_PREFIX, handler, body model, the SDK's `Model` method
-    ("create", legacy_create, wire.CreateEvaluation, "create_evaluation_task"),
-    ("detail", legacy_detail, wire.EvalRef, "get_evaluation_info"),
-    ("report", legacy_report, wire.EvalRef, "get_evaluation_result"),
-    ("cancel", legacy_cancel, wire.EvalRef, "stop_evaluation_task"),
-    ("result/export", legacy_export, wire.ExportResults, "create_evaluation_result_export_task"),
-    ("result/export/info", legacy_export_info, wire.ExportRef, "get_evaluation_result_export_task_status"),
-    ("result/list", legacy_result_list, wire.ResultList, "get_evaluation_result_list"),
-    ("delete", legacy_delete, wire.BatchDelete, "batch_delete_evaluation_result"),
-    ("model/list", legacy_model_list, wire.Empty, "evaluable_model_list"),
+LEGACY_ROWS = (  # route under LEGACY_PREFIX, handler, body model, the SDK's `Model` method, the result's model
+    ("create", legacy_create, wire.CreateEvaluation, "create_evaluation_task", wire.Created),
+    ("detail", legacy_detail, wire.EvalRef, "get_evaluation_info", dict[str, Any]),
+    ("report", legacy_report, wire.EvalRef, "get_evaluation_result", list[dict[str, Any]]),
+    ("cancel", legacy_cancel, wire.EvalRef, "stop_evaluation_task", wire.StopAnswer),
+    ("result/export", legacy_export, wire.ExportResults, "create_evaluation_result_export_task", dict[str, Any]),
+    ("result/export/info", legacy_export_info, wire.ExportRef, "get_evaluation_result_export_task_status",
+     dict[str, Any]),
+    ("result/list", legacy_result_list, wire.ResultList, "get_evaluation_result_list", dict[str, Any]),
+    ("delete", legacy_delete, wire.BatchDelete, "batch_delete_evaluation_result", dict[str, Any]),
+    ("model/list", legacy_model_list, wire.Empty, "evaluable_model_list", list[dict[str, Any]]),
 )
 
 # Every row is a POST. v2 rows are told apart by the Action; their alias is the SDK's `Eval.V2` method name.
 OPERATIONS: tuple[Operation, ...] = tuple(
-    Operation("POST", V2_PATH, action, handler, body=body, action=action, aliases=(handler.__name__,))
-    for action, handler, body in V2_ROWS
+    Operation("POST", V2_PATH, action, handler, body=body, action=action, aliases=(handler.__name__,),
+              response=wire.V2Answer[result])
+    for action, handler, body, result in V2_ROWS
 ) + tuple(
-    Operation("POST", f"{LEGACY_PREFIX}/{route}", f"eval/{route}", handler, body=body, aliases=(sdk,))
-    for route, handler, body, sdk in LEGACY_ROWS
+    Operation("POST", f"{LEGACY_PREFIX}/{route}", f"eval/{route}", handler, body=body, aliases=(sdk,),
+              response=wire.LegacyAnswer[result])
+    for route, handler, body, sdk, result in LEGACY_ROWS
 )

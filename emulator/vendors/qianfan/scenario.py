@@ -17,6 +17,7 @@ SDK to see it. Tasks are created oldest first, so list order and createTime agre
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Any, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
@@ -104,6 +105,37 @@ def _filled(ns: Namespace, spec: dict[str, Any], key: object) -> dict[str, Any]:
     }
 
 
+# Words a generated task's name and description are made of (plain, like the console's own examples).
+WORDS = ("answer", "support", "billing", "refund", "travel", "weather", "legal", "medical", "retail", "summary",
+         "translate", "classify", "extract", "review", "chat", "search", "faq", "policy", "order", "account",
+         "product", "quality", "safety", "intent", "tone", "facts", "code", "math", "reading", "writing", "news",
+         "finance")
+
+
+def _generated(ns: Namespace, mode: Optional[str], key: tuple, versions: list) -> dict[str, Any]:
+    """A generated task's CreateEvalTask body from one digest of (seed, key): what _filled draws with Faker, at a
+    hundredth of the cost (100,000 tasks load in seconds, not minutes)."""
+    d = hashlib.blake2b("\x1f".join(map(str, (ns.seed, "qianfan-generated", *key))).encode(), digest_size=32).digest()
+    mode = mode or AUTO_MODES[d[0] % len(AUTO_MODES)]
+    eval_config: dict[str, Any] = {"evalMode": mode}
+    if "model" in mode.split(","):
+        eval_config["autoModelEvalConfig"] = {"apiName": "ERNIE-4.0-8K"}
+    first = d[1] % len(versions)
+    picked = [versions[first]] if d[2] % 2 or len(versions) < 2 else [versions[first],
+                                                                      versions[(first + 1 + d[3] % (len(versions) - 1))
+                                                                               % len(versions)]]
+    words = [WORDS[b % len(WORDS)] for b in d[4:10]]
+    return {
+        "taskName": f"{words[0]}-{words[1]}-eval-{1 + int.from_bytes(d[10:12], 'big') % 999}",
+        "description": " ".join(words).capitalize() + ".",
+        "evalObjectType": "model",
+        "evalObjectConfig": {"evalModelConfig": {
+            "versionId": "ds-" + "".join(service.ALPHANUMERIC[b % len(service.ALPHANUMERIC)] for b in d[12:24]),
+            "evalModelConfigList": [{"modelId": v.id, "promptTemplate": "{input}"} for v in picked]}},
+        "evalConfig": eval_config,
+    }
+
+
 def load(ns: Namespace, raw: Any) -> None:
     section = Section.model_validate(raw or {})
     ns.extras.setdefault(auth.CREDENTIALS_KEY, {}).update({c.accessKey: c.secretKey for c in section.credentials})
@@ -113,9 +145,9 @@ def load(ns: Namespace, raw: Any) -> None:
         where = ("tasks", number)
         steps = None if isinstance(spec, GeneratedTasks) else spec.timeline
         if isinstance(spec, GeneratedTasks):
+            versions = [v for m in catalog.models(ns.seed) for v in m.versions]
             bodies = [(spec.age_seconds + spec.interval_seconds * (spec.generate - 1 - i),
-                       _filled(ns, {"evalConfig": {"evalMode": spec.evalMode} if spec.evalMode else None},
-                               (number, i)))
+                       _generated(ns, spec.evalMode, (number, i), versions))
                       for i in range(spec.generate)]
         else:
             bodies = [(spec.age_seconds, _filled(ns, spec.model_dump(exclude_none=True, exclude={"timeline"}),

@@ -56,7 +56,14 @@ def request_ids(ns: Namespace) -> tuple[str, str]:
 
 
 def _short_id(ns: Namespace, prefix: str) -> str:
-    return prefix + "".join(ns.rng.choice(ALPHANUMERIC) for _ in range(12))
+    """`prefix` + 12 lowercase alphanumerics from one draw of the namespace's RNG (a draw per character cost a
+    tenth of a task's creation)."""
+    n = ns.rng.getrandbits(64)
+    chars = []
+    for _ in range(12):
+        n, r = divmod(n, 36)
+        chars.append(ALPHANUMERIC[r])
+    return prefix + "".join(chars)
 
 
 def clock_text(ts: float | None) -> str:

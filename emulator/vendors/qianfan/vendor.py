@@ -27,6 +27,8 @@ VENDOR = Vendor(
     render_code=errors.render_code,
     render_result=routes.render_result,
     error_codes=errors.ERROR_CODES,
+    error_responses=errors.error_responses,
+    security={auth.SCHEME: {"type": "apiKey", "in": "header", "name": "Authorization"}},
     action_query="Action",
     codes=CoreCodes(malformed_json="MalformedJSON", not_an_object="InvalidHTTPRequest",
                     unknown_action="InvalidAction"),

@@ -1,4 +1,5 @@
-"""Request bodies of both Qianfan families, with the vendor's own field names (responses are built in render.py).
+"""Request bodies of both Qianfan families, with the vendor's own field names (responses are built in render.py;
+the models at the end describe them for the OpenAPI document).
 
 Unknown top-level keys are ignored: the SDK's V2 helpers put every extra keyword (even `ak`, `sk`, `host`) into
 the JSON body. Objects the vendor echoes back keep their extra keys.
@@ -6,11 +7,13 @@ the JSON body. Objects the vendor echoes back keep their extra keys.
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional, Union
+from functools import lru_cache
+from itertools import permutations
+from typing import Annotated, Any, Generic, Literal, Optional, TypeVar, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator, model_validator
 
-from emulator.vendors.qianfan.records import EVAL_MODES
+from emulator.vendors.qianfan.records import EVAL_MODES, TASK_LIFECYCLE
 
 Id = Union[StrictStr, StrictInt]  # "ame-..." strings; the deprecated integer ids are still accepted
 
@@ -24,8 +27,18 @@ class Open(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+# Every value eval_modes accepts (each mode at most once, in any order), for the OpenAPI document's enum.
+EVAL_MODE_VALUES = [",".join(p) for n in (1, 2, 3) for p in permutations(EVAL_MODES, n)]
+EvalMode = Annotated[StrictStr, Field(json_schema_extra={"enum": EVAL_MODE_VALUES})]
+
+
 def eval_modes(value: str) -> list[str]:
-    modes = [m.strip() for m in value.split(",")]
+    return list(_modes(value))
+
+
+@lru_cache(maxsize=64)
+def _modes(value: str) -> tuple[str, ...]:
+    modes = tuple(m.strip() for m in value.split(","))
     if not value or any(m not in EVAL_MODES for m in modes) or len(set(modes)) != len(modes):
         raise ValueError("evalMode is a comma-separated set of rule, model, manual (for example 'rule,model')")
     return modes
@@ -92,7 +105,7 @@ class AutoModelEvalConfig(Open):
 
 
 class EvalConfig(Open):
-    evalMode: StrictStr
+    evalMode: EvalMode
     autoModelEvalConfig: Optional[AutoModelEvalConfig] = None
 
     @field_validator("evalMode")
@@ -139,7 +152,7 @@ class VersionEvalInfo(Open):
 
 
 class StandardConf(Open):
-    evalMode: StrictStr
+    evalMode: EvalMode
     apiName: Optional[StrictStr] = None
     scoreModes: Optional[list[StrictStr]] = None
     evaluationDimension: Optional[list[dict[str, Any]]] = None
@@ -218,3 +231,83 @@ class BatchDelete(Wire):
 
 class Empty(Wire):
     pass
+
+
+# ---- answers (the OpenAPI document's success schemas; render.py builds them) ----------------------------------
+
+T = TypeVar("T")
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class V2Answer(Answer, Generic[T]):
+    """Every /v2/eval success: the result inside the request's id."""
+
+    requestId: str
+    result: T
+
+
+class LegacyAnswer(Answer, Generic[T]):
+    """Every legacy success: the result and the log id."""
+
+    result: T
+    log_id: str
+
+
+class Nothing(Answer):
+    """{}: the result of a v2 delete or stop."""
+
+
+TaskState = Literal[TASK_LIFECYCLE.states]  # type: ignore[valid-type]
+
+
+class TaskSummary(Answer):
+    taskId: str
+    taskName: str
+    evalType: Literal["manual", "auto"]
+    evalMode: str
+    description: str
+    createTime: str = Field(description="YYYY-MM-DD HH:MM:SS, Beijing time")
+
+
+class PageInfo(Answer):
+    marker: str
+    maxKeys: int
+    isTruncated: bool
+    nextMarker: Optional[str] = Field(None, description="present only when isTruncated")
+
+
+class TaskPage(Answer):
+    evalTaskList: list[TaskSummary]
+    pageInfo: PageInfo
+
+
+class TaskDetail(TaskSummary):
+    state: TaskState
+    evalObjectType: Literal["model", "inferDataset"]
+    evalObjectConfig: dict[str, Any]
+    evalConfig: dict[str, Any]
+    startTime: str = Field(description="\"\" until the task starts")
+    finishTime: str = Field(description="\"\" until the task ends")
+
+
+class ReportEntry(Answer):
+    taskId: str
+    taskName: str
+    modelId: str
+    inferDatasetId: str
+    evalObjectType: Literal["model", "inferDataset"]
+    evalMode: str
+    effectMetric: dict[str, Any] = Field(description="{} until the automatic metrics exist")
+
+
+class Created(Answer):
+    evalId: int = Field(description="deprecated integer id")
+    evalIdStr: str
+
+
+class StopAnswer(Answer):
+    result: bool
+    errorMessage: str

@@ -105,3 +105,13 @@ def test_health_and_clock(client):
     moved = client.post("/_emulator/clock/advance", json={"seconds": 90}).json()
     assert moved["now"] == start["now"] + 90
     assert moved["iso"].endswith("Z")
+
+
+@pytest.mark.parametrize("path", ["/leaderboard", "/leaderboard-runs"])
+def test_a_suite_version_past_the_apis_integers_is_400(client, suite, path):
+    """Found by fuzzing the generated OpenAPI document: the leaderboard echoed a suite_version of 10**30, which
+    cannot be encoded as JSON's 64-bit integer (a 500)."""
+    res = client.get(f"{BASE}/suites/{suite.id}{path}", params={"suite_version": str(10**30)}, headers=AUTH)
+    assert_envelope(res, 400, says="suite_version")
+    assert client.get(f"{BASE}/suites/{suite.id}{path}", params={"suite_version": "1"}, headers=AUTH).status_code \
+        == 200

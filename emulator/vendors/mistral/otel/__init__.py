@@ -5,7 +5,8 @@ CLIENT `chat <model>` child span for the completion, with two logs on the child 
 choice). Campaign verdicts of COMPLETED campaigns are span evaluations on the child span.
 
     fields.py       the field tables of each kind of row (what the fields endpoints advertise)
-    rows.py         rows derived from events and campaigns, and the per-namespace ordered indexes over them
+    rows.py         rows derived from events and campaigns (compact, built off the event loop), and the
+                    per-namespace ordered indexes over them
     expressions.py  the search_expression parser, checked against the field tables
     query.py        feeds (keyset pages over the indexes), field options and aggregations
 
@@ -23,8 +24,16 @@ from emulator.vendors.mistral.otel.fields import (
     field_definitions,
 )
 from emulator.vendors.mistral.otel.query import aggregate, options, search
-from emulator.vendors.mistral.otel.rows import Index, latest_evaluations, render, span_row, trace_rows
+from emulator.vendors.mistral.otel.rows import (
+    Index,
+    latest_evaluations,
+    prepare_evaluations,
+    prepare_events,
+    render,
+    span_row,
+    trace_rows,
+)
 
 __all__ = ["EVALUATIONS", "LOGS", "SPANS", "TRACES", "TYPE_OPERATORS", "Index", "Kind", "aggregate",
-           "field_definitions", "latest_evaluations", "options", "parse_expression", "render", "search",
-           "span_row", "trace_rows"]
+           "field_definitions", "latest_evaluations", "options", "parse_expression", "prepare_evaluations",
+           "prepare_events", "render", "search", "span_row", "trace_rows"]

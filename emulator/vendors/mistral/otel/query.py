@@ -1,8 +1,9 @@
 """Queries over logs, traces, spans and evaluations: feeds (search), field options and aggregations.
 
-Feeds page through a kind's ordered index (rows.Index) with core.pagination.keyset_page: the cursor holds the
-order and the last row's (time, id), so a page costs O(log n + page + rows the expression refuses), pages stay
-stable while events arrive, and a cursor keeps its first page's order. A from/to window bounds the walk at both
+Feeds page through a kind's ordered index (rows.Index, whose orders yield row numbers) with
+core.pagination.keyset_page: the cursor holds the order and the last row's (time, id), so a page costs
+O(log n + page + rows the expression refuses), pages stay stable while events arrive, and a cursor keeps its
+first page's order. A from/to window bounds the walk at both
 ends. Aggregations read every row of the window in derivation order, so their float sums are always the same.
 """
 
@@ -104,22 +105,23 @@ def search(c: Caller, kind: Kind, expression: str | None, start: datetime | None
     start_key, until = _bounds(order, low, high)
     if start_key is not None and (after is None or start_key > after):
         after = start_key
-    keys, more = keyset_page(index.keys(order), after=after, until=until, limit=page_size,
-                             keep=_keep(index, _inside(kind, low, high), predicate))
-    token = _encode(order, keys[-1]) if more else None
-    by_id = index.by_id
-    return {"results": [rows.render(by_id[key[1]]) for key in keys], "next": token, "cursor": token}
+    ordered = index.keys(order)
+    found, more = keyset_page(ordered, after=after, until=until, limit=page_size,
+                              keep=_keep(index, _inside(kind, low, high), predicate))
+    token = _encode(order, ordered.key(found[-1])) if more else None
+    return {"results": [rows.render(index.rows[n]) for n in found], "next": token, "cursor": token}
 
 
 def _keep(index: Index, inside, predicate: Predicate | None):
+    """Whether a row number's row is in the window and selected (None: every row is)."""
     if inside is None and predicate is None:
         return None
-    by_id = index.by_id
+    at = index.rows
     if predicate is None:
-        return lambda key: inside(by_id[key[1]])
+        return lambda n: inside(at[n])
     if inside is None:
-        return lambda key: predicate(by_id[key[1]])
-    return lambda key: inside(row := by_id[key[1]]) and predicate(row)
+        return lambda n: predicate(at[n])
+    return lambda n: inside(row := at[n]) and predicate(row)
 
 
 def select(c: Caller, kind: Kind, expression: str | None, start: datetime | None,
@@ -147,8 +149,8 @@ def options(c: Caller, kind: Kind, name: str, start: datetime | None, end: datet
     after, until = _bounds("asc", low, high)
     inside = _inside(kind, low, high)
     seen: set[str] = set()
-    for key in index.oldest_first.irange(minimum=after, maximum=until, inclusive=(False, True)):
-        row = index.by_id[key[1]]
+    for n in index.oldest_first.irange(minimum=after, maximum=until, inclusive=(False, True)):
+        row = index.rows[n]
         if inside is not None and not inside(row):
             continue
         value = row.get(name)

@@ -1,4 +1,4 @@
-"""The README's Persistence section runs as written: its commands, one after the other, in an empty directory."""
+"""docs/persistence.md runs as written: its commands, one after the other, in an empty directory."""
 
 from __future__ import annotations
 
@@ -16,9 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def commands() -> list[list[str]]:
-    text = (ROOT / "README.md").read_text()
-    section = text.split("\n## Persistence\n", 1)[1].split("\n## ", 1)[0]
-    (block,) = re.findall(r"```sh\n(.*?)```", section, re.S)
+    (block,) = re.findall(r"```sh\n(.*?)```", (ROOT / "docs" / "persistence.md").read_text(), re.S)
     return [shlex.split(line.split("#", 1)[0]) for line in block.splitlines() if line.strip()]
 
 
