@@ -160,8 +160,9 @@ Handler = Callable[[Request], Awaitable[Any]]
 
 
 def endpoint(handler: Handler, status: int = 200):
-    """Answers the handler's value as JSON, and any ApiError in the control API's envelope. While the state
-    persists, the request's namespace is marked changed: control calls move clocks, edit faults, catch records up."""
+    """Answers the handler's value as JSON, and any ApiError in the control API's envelope. The request's
+    namespace is marked changed (for remembered answers, and for the saved state while it persists): control calls
+    move clocks, edit faults, catch records up."""
     async def call(request: Request) -> Response:
         try:
             result = await handler(request)
@@ -172,9 +173,10 @@ def endpoint(handler: Handler, status: int = 200):
             return render_error(ApiError("internal", "the emulator hit an internal error; see its log"))
         finally:
             world = request.app.state.world
-            if world.changed is not None:
-                ns = world.namespaces.get(_name(request))
-                if ns is not None:
+            ns = world.namespaces.get(_name(request))
+            if ns is not None:
+                ns.changes += 1  # answers remembered before may be stale (core.operations.remembered)
+                if world.changed is not None:
                     world.changed.add(ns)
         return result if isinstance(result, Response) else _json(result, status)
     return call

@@ -67,6 +67,15 @@ class Operation:
     response: type[BaseModel] | None = None
     # Awaited after parsing, before the handler: brings slow derived data up to date off the event loop.
     prepare: Callable[["Call"], Awaitable[None]] | None = None
+    # True for a read whose answer depends only on the request and the namespace at the virtual time of the call,
+    # and that changes nothing a second time (catching records up to that time is fine; counting polls is not):
+    # its answer is then reused while no other request changes the namespace (see `remembered`). A test asks
+    # every such row to hold to it.
+    repeatable: bool = False
+
+    def __post_init__(self) -> None:
+        if self.repeatable and self.body is not None:
+            raise ValueError(f"{self.name}: a repeatable operation takes no body (its answers are keyed without)")
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -286,13 +295,19 @@ async def serve(call: Call, scope: Scope, receive: Receive, send: Send, miss: Ap
                 call.body = raw if body is bytes else parse(body, decode_body(vendor, raw), "body")
                 if ns.busy is not None:  # the body took a while: nothing may change under a reader
                     await ns.settled()
-            if operation.prepare is not None:  # nothing awaits between its end and the handler
-                await operation.prepare(call)
-            token = current_call.set(call)
-            try:
-                result = operation.handler(call)
-            finally:
-                current_call.reset(token)
+            result = remembered(call, ns) if operation.repeatable else None
+            if result is None:
+                if operation.prepare is not None:  # nothing awaits between its end and the handler
+                    await operation.prepare(call)
+                if not operation.repeatable:
+                    ns.changes += 1  # whatever it does, answers remembered before it may be stale
+                token = current_call.set(call)
+                try:
+                    result = operation.handler(call)
+                finally:
+                    current_call.reset(token)
+                if operation.repeatable:
+                    result = remember(call, ns, result)
             response = vendor.render_result(result, call)
     except ApiError as error:
         response = vendor.render_error(error, call)
@@ -303,6 +318,43 @@ async def serve(call: Call, scope: Scope, receive: Receive, send: Send, miss: Ap
         response = vendor.render_error(ApiError("internal", "the emulator hit an internal error; see its log"), call)
     record(call, response)
     await response(scope, receive, send)
+
+
+ANSWERS_KEPT = 256  # remembered answers per namespace; the set starts over when full
+
+
+def _answer_key(call: Call) -> tuple:
+    """The request as sent: path, query and every header (credential, host, ...); repeatable rows take no body."""
+    scope = call.scope
+    return call.operation, scope["path"], scope["query_string"], tuple(scope["headers"])
+
+
+def remembered(call: Call, ns: "Namespace") -> bytes | None:
+    """The answer a repeatable operation gave to this very request, if the namespace has not changed since:
+    no request of a row that is not repeatable, no control call, and the same virtual time. The journal's view
+    of the call (which resource, in what state) comes back with it."""
+    answers = ns.answers
+    if answers.get(None) != (ns.changes, ns.clock.now()):
+        return None
+    found = answers.get(_answer_key(call))
+    if found is None:
+        return None
+    body, call.resource, call.state, call.terminal = found
+    return body
+
+
+def remember(call: Call, ns: "Namespace", result: Any) -> Any:
+    """Keep a repeatable operation's answer as bytes (a Response or an empty answer is not kept)."""
+    if result is None or isinstance(result, Response):
+        return result
+    body = result if isinstance(result, bytes) else dumps(result)
+    answers = ns.answers
+    tag = (ns.changes, ns.clock.now())
+    if answers.get(None) != tag or len(answers) > ANSWERS_KEPT:
+        answers.clear()
+        answers[None] = tag
+    answers[_answer_key(call)] = (body, call.resource, call.state, call.terminal)
+    return body
 
 
 async def apply_faults(call: Call) -> Response | None:
@@ -425,17 +477,18 @@ class Router:
 
     def match(self, method: str, path: str, query_string: bytes) -> Match | None:
         """The operation answering this request; a routing failure in the envelope of the vendor owning the
-        path; or None for a path no vendor owns (the control API's). Matches of operations not selected by a
-        query value are remembered: a repeated path costs one dict probe (their params are only read)."""
-        key = (method, path)
-        found = self._cache.get(key)
+        path; or None for a path no vendor owns (the control API's). Matches are remembered, by path or, for an
+        operation a query value selects, by path and query: a repeated request costs a dict probe or two (their
+        params are only read)."""
+        cache = self._cache
+        found = cache.get((method, path)) or cache.get((method, path, query_string))
         if found is not None:
             return found
         found = self._match(method, path, query_string)
-        if found is not None and found.miss is None and found.operation.action is None:
-            if len(self._cache) >= self.CACHE_SIZE:
-                self._cache.clear()
-            self._cache[key] = found
+        if found is not None and found.miss is None:
+            if len(cache) >= self.CACHE_SIZE:
+                cache.clear()
+            cache[(method, path) if found.operation.action is None else (method, path, query_string)] = found
         return found
 
     def _match(self, method: str, path: str, query_string: bytes) -> Match | None:

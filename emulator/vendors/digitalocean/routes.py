@@ -312,21 +312,22 @@ FILE = "/_emulator/files/{key:path}"
 
 
 def op(method: str, path: str, handler, query=None, body=None, gradient: str | None = None,
-       response=None) -> Operation:
+       response=None, repeatable: bool = False) -> Operation:
     """A row named after its handler (the pydo method); its aliases are the OpenAPI operationId and, when
     gradient has the operation, gradient's method path."""
     name = handler.__name__
     aliases = ("genai_" + name,) + ((gradient,) if gradient else ())
-    return Operation(method, path, name, handler, query, body, aliases=aliases, response=response)
+    return Operation(method, path, name, handler, query, body, aliases=aliases, response=response,
+                     repeatable=repeatable)
 
 
 OPERATIONS: tuple[Operation, ...] = (
     op("POST", TEST_CASES, create_evaluation_test_case, body=wire.CreateTestCase,
        gradient="agents.evaluation_test_cases.create"),
     op("GET", TEST_CASES, list_evaluation_test_cases, wire.TestCaseListQuery,
-       gradient="agents.evaluation_test_cases.list"),
+       gradient="agents.evaluation_test_cases.list", repeatable=True),
     op("GET", TEST_CASE, get_evaluation_test_case, wire.VersionQuery,
-       gradient="agents.evaluation_test_cases.retrieve", response=wire.TestCaseRead),
+       gradient="agents.evaluation_test_cases.retrieve", response=wire.TestCaseRead, repeatable=True),
     op("PUT", TEST_CASE, update_evaluation_test_case, body=wire.UpdateTestCase,
        gradient="agents.evaluation_test_cases.update"),
     op("GET", TEST_CASES + "/{evaluation_test_case_uuid}/evaluation_runs", list_evaluation_runs_by_test_case,

@@ -279,12 +279,13 @@ TRACE = "/traces/{trace_id}"
 
 
 def op(method: str, path: str, name: str, operation_id: str | None, handler, query=None, body=None, *,
-       status: int = 200, documented: bool = True, response=None, prepare=None) -> Operation:
+       status: int = 200, documented: bool = True, response=None, prepare=None, repeatable: bool = False
+       ) -> Operation:
     """A row: the SDK method path is its name, the operationId mistralai 2.9.4 knows it by is its alias.
     `prepare` builds the derived data the handler reads off the event loop (otel rows, event words)."""
     aliases = () if operation_id is None else (operation_id,)
     return Operation(method, path, name, handler, query, body, status, aliases, documented=documented,
-                     response=response, prepare=prepare)
+                     response=response, prepare=prepare, repeatable=repeatable)
 
 
 # What the otel handlers read: logs and spans need the event rows; traces (their evaluation_count) and span
@@ -301,7 +302,7 @@ OPERATIONS: tuple[Operation, ...] = (
        search_event_ids, None, wire.SearchEvents),
     op("GET", EVENT, "chat_completion_events.fetch",
        "get_chat_completion_event_v1_observability_chat_completion_events__event_id__get",
-       fetch_event, response=wire.Event),
+       fetch_event, response=wire.Event, repeatable=True),
     op("GET", EVENT + "/similar-events", "chat_completion_events.fetch_similar_events",
        "get_similar_chat_completion_events_v1_observability_chat_completion_events__event_id__similar_events_get",
        similar_events, response=wire.EventSearch, prepare=service.prepare_similar),

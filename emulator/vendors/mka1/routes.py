@@ -220,10 +220,10 @@ SAMPLE = RUN + "/samples/{sample_index}"
 
 
 def op(method: str, path: str, name: str, handler, query=None, body=None, sdk: str | None = None,
-       max_body: int | None = None, response=None) -> Operation:
+       max_body: int | None = None, response=None, repeatable: bool = False) -> Operation:
     """A row: the operationId is the name; the SDK method (handler's name unless given) is an alias."""
     return Operation(method, path, name, handler, query, body, aliases=(sdk or handler.__name__,),
-                     max_body=max_body, response=response)
+                     max_body=max_body, response=response, repeatable=repeatable)
 
 
 # A trajectory may hold 16 MiB of steps and as much of logs (the vendor's limit), JSON-escaped on the wire.
@@ -232,7 +232,7 @@ TRAJECTORY_BODY = 4 * service.TRAJECTORY_LIMIT_BYTES
 
 OPERATIONS: tuple[Operation, ...] = (
     op("POST", "/runs", "createEvalRun", create_run, body=wire.CreateRun, response=wire.Run),
-    op("GET", "/runs", "listEvalRuns", list_runs, wire.ListRunsQuery, response=wire.RunList),
+    op("GET", "/runs", "listEvalRuns", list_runs, wire.ListRunsQuery, response=wire.RunList, repeatable=True),
     op("GET", RUN, "getEvalRun", get_run, response=wire.Run),
     op("DELETE", RUN, "deleteEvalRun", delete_run),
     op("POST", RUN + "/cancel", "cancelEvalRun", cancel_run, response=wire.Run),

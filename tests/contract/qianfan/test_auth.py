@@ -141,3 +141,23 @@ def test_a_little_clock_skew_is_accepted(qf):
     res = httpx.post(qf.server.url + "/v2/eval", params={"Action": "DescribeEvalTasks"}, json={"evalType": "auto"},
                      headers=signed_headers(qf, "/v2/eval", {"Action": "DescribeEvalTasks"}, at=time.time() + 60))
     assert res.status_code == 200, res.text
+
+
+def test_a_signature_verified_once_is_still_checked_for_time_and_every_signed_part(qf, monkeypatch):
+    from emulator.vendors.qianfan import auth
+
+    task_id = qf.create()
+    url, query = qf.server.url + "/v2/eval", {"Action": "DescribeEvalTask"}
+    headers = signed_headers(qf, "/v2/eval", query, expiration=60)
+    for _ in range(3):  # the same signed request again: accepted from what the first check proved
+        res = httpx.post(url, params=query, json={"taskId": task_id}, headers=headers)
+        assert res.status_code == 200 and res.json()["result"]["taskId"] == task_id
+    other_date = {**headers, "x-bce-date": "2020-01-01T00:00:00Z"}
+    refused = [httpx.post(url, params=query, json={"taskId": task_id}, headers=other_date),
+               httpx.post(url, params={"Action": "DescribeEvalTasks"}, json={}, headers=headers),
+               httpx.post(url, params=query, json={"taskId": task_id}, headers={**headers, "Host": "elsewhere:1"})]
+    assert [(res.status_code, res.json()["code"]) for res in refused] == [(403, "SignatureDoesNotMatch")] * 3
+    real = auth.wall_now
+    monkeypatch.setattr(auth, "wall_now", lambda: real() + 120)  # the server's clock passes the 60 s validity
+    res = httpx.post(url, params=query, json={"taskId": task_id}, headers=headers)
+    assert res.status_code == 400 and res.json()["code"] == "RequestExpired"
