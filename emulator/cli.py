@@ -329,7 +329,7 @@ def serve(args: argparse.Namespace) -> int:
 
         files = make_certificates(args.tls_ca_file)
         tls = {"ssl_certfile": str(files.cert_file), "ssl_keyfile": str(files.key_file)}
-    from emulator.serving import Limits, uvicorn_config
+    from emulator.serving import Limits, freeze_survivors, uvicorn_config
 
     config = uvicorn_config(app, log_level=args.log_level, tls=tls, limits=Limits(
         keep_alive=args.keep_alive, header_timeout=args.header_timeout, max_connections=args.max_connections))
@@ -357,6 +357,7 @@ def serve(args: argparse.Namespace) -> int:
         print(f"TLS CA certificate: {files.ca_file}", flush=True)
     if args.exit_with_pid:
         _exit_with(args.exit_with_pid)
+    freeze_survivors()
     server.run(sockets=[sock])
     return 0
 
