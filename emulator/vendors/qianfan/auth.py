@@ -25,8 +25,7 @@ import hmac
 import re
 from functools import lru_cache
 from calendar import timegm
-from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, NamedTuple
 from urllib.parse import parse_qsl, quote
 
 from emulator.core.clock import wall_now
@@ -41,17 +40,26 @@ MAX_SKEW_SECONDS = 15 * 60  # how far ahead of the host's clock a signature's ti
 MAX_EXPIRATION_SECONDS = 7 * 86400  # the longest validity a signature may claim
 
 
-# Requests whose signature matched, as (secret key, method, path, query, every header): the same request again
-# (a client polling with one signature, within its validity) matches again without the two HMACs. The header
-# tuple holds the Authorization header, so the signature given is part of the key; the times are checked anew.
-VERIFIED_KEPT = 1024
-_VERIFIED: set[tuple] = set()
-
-
-@dataclass(frozen=True)
-class Signed:
+class Signed(NamedTuple):
     access_key: str
     namespace: str
+
+
+class Verified(NamedTuple):
+    """A request whose signature matched, and what its times are checked with on every use."""
+
+    signed: Signed
+    secret: str  # the key it was checked with: a namespace whose credentials changed checks it again
+    stamp: str
+    signed_at: float
+    lifetime: int
+
+
+# Requests whose signature matched, by (method, path, query, every header): the same request again (a client
+# polling with one signature, within its validity) is accepted without the two HMACs. The headers hold the
+# Authorization header, so the signature given is part of the key; the times are checked on every request.
+VERIFIED_KEPT = 1024
+_VERIFIED: dict[tuple, Verified] = {}
 
 
 _UNRESERVED = re.compile(r"[A-Za-z0-9\-_.~]*")
@@ -112,6 +120,26 @@ def secret_for(world: World, namespace: str, access_key: str) -> str | None:
 
 def verify(world: World, method: str, path: str, query_string: str, headers: Mapping[str, str]) -> Signed:
     """The verified caller, or the gateway's error (InvalidAccessKeyId, SignatureDoesNotMatch, RequestExpired)."""
+    request = (method, path, query_string, tuple(headers.items()))
+    known = _VERIFIED.get(request)
+    if known is None or secret_for(world, known.signed.namespace, known.signed.access_key) != known.secret:
+        known = _check_signature(world, method, path, query_string, headers)
+        if len(_VERIFIED) >= VERIFIED_KEPT:
+            _VERIFIED.clear()
+        _VERIFIED[request] = known
+    now = wall_now()
+    if now > known.signed_at + known.lifetime:
+        raise _fail("RequestExpired", f"Request has expired. Timestamp date is {known.stamp},"
+                                      f" valid for {known.lifetime} seconds")
+    if known.signed_at > now + MAX_SKEW_SECONDS:
+        raise _fail("RequestExpired", f"Request has expired. Timestamp date is {known.stamp}, more than"
+                                      f" {MAX_SKEW_SECONDS // 60} minutes ahead of the server's clock")
+    return known.signed
+
+
+def _check_signature(world: World, method: str, path: str, query_string: str, headers: Mapping[str, str]
+                     ) -> "Verified":
+    """Everything about the signature but its time: the header's form, the key, the HMACs."""
     header = headers.get("authorization", "").strip()
     if not header:
         raise _fail("AccessDenied", "Access denied: the request carries no Authorization header; sign it with"
@@ -129,7 +157,6 @@ def verify(world: World, method: str, path: str, query_string: str, headers: Map
     if not (expiration.isdigit() and len(expiration) <= 10 and 1 <= int(expiration) <= MAX_EXPIRATION_SECONDS):
         raise _fail("InvalidHTTPAuthHeader", "The HTTP authorization header is invalid: the expiration is whole"
                     f" seconds from 1 to {MAX_EXPIRATION_SECONDS}")
-    lifetime = int(expiration)
     if not access_key:
         raise _fail("InvalidHTTPAuthHeader", "The HTTP authorization header is invalid: empty access key")
     namespace = resolve_name(headers, access_key)
@@ -137,22 +164,10 @@ def verify(world: World, method: str, path: str, query_string: str, headers: Map
     if secret is None:
         raise _fail("InvalidAccessKeyId", f"The Access Key ID you provided does not exist in our records:"
                     f" {access_key!r} (the emulator knows {DEFAULT_ACCESS_KEY!r}; scenarios add more)")
-    verified = (secret, method, path, query_string, tuple(headers.items()))
-    if verified not in _VERIFIED:
-        signed = [name.strip().lower() for name in signed_list.split(";") if name.strip()]
-        canonical = canonical_request(method, path, query_string, headers, signed)
-        expected = signature(secret, f"{SCHEME}/{access_key}/{stamp}/{expiration}", canonical)
-        if not hmac.compare_digest(expected, given):
-            raise _fail("SignatureDoesNotMatch", "The request signature we calculated does not match the signature"
-                        f" you provided. Check your secret key and signing method. Canonical request: {canonical!r}")
-        if len(_VERIFIED) >= VERIFIED_KEPT:
-            _VERIFIED.clear()
-        _VERIFIED.add(verified)
-    now = wall_now()
-    if now > signed_at + lifetime:
-        raise _fail("RequestExpired", f"Request has expired. Timestamp date is {stamp},"
-                                      f" valid for {lifetime} seconds")
-    if signed_at > now + MAX_SKEW_SECONDS:
-        raise _fail("RequestExpired", f"Request has expired. Timestamp date is {stamp}, more than"
-                                      f" {MAX_SKEW_SECONDS // 60} minutes ahead of the server's clock")
-    return Signed(access_key, namespace)
+    signed = [name.strip().lower() for name in signed_list.split(";") if name.strip()]
+    canonical = canonical_request(method, path, query_string, headers, signed)
+    expected = signature(secret, f"{SCHEME}/{access_key}/{stamp}/{expiration}", canonical)
+    if not hmac.compare_digest(expected, given):
+        raise _fail("SignatureDoesNotMatch", "The request signature we calculated does not match the signature"
+                    f" you provided. Check your secret key and signing method. Canonical request: {canonical!r}")
+    return Verified(Signed(access_key, namespace), secret, stamp, signed_at, int(expiration))
