@@ -299,16 +299,18 @@ def serve(args: argparse.Namespace) -> int:
     except ScenarioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    from emulator.core import persistence
-    from emulator.core.statefiles import StateError
+    saved: list[str] = []
+    if state_dir or import_dir or export_dir:  # imported only then: a fifteenth of the start-up otherwise
+        from emulator.core import persistence
+        from emulator.core.statefiles import StateError
 
-    try:
-        app.state.persistence, saved = persistence.configure(
-            app.state.world, app.state.vendors, __version__, state_dir=state_dir, import_dir=import_dir,
-            export_dir=export_dir)
-    except (StateError, OSError) as exc:
-        print(f"error: the saved state cannot be used: {exc}", file=sys.stderr)
-        return 2
+        try:
+            app.state.persistence, saved = persistence.configure(
+                app.state.world, app.state.vendors, __version__, state_dir=state_dir, import_dir=import_dir,
+                export_dir=export_dir)
+        except (StateError, OSError) as exc:
+            print(f"error: the saved state cannot be used: {exc}", file=sys.stderr)
+            return 2
     world = app.state.world
     world.log_requests, world.control_token = args.log_requests, args.control_token
     world.max_namespaces, world.max_body = args.max_namespaces, args.max_body
