@@ -506,9 +506,14 @@ class Server:
         self.log_path = os.path.join(log_dir, f"{name}.log")
         self.log = open(self.log_path, "wb")
         self.started = time.perf_counter()
+        # Servers run from bytecode, as an installed package does: where the
+        # environment forbids writing it (PYTHONDONTWRITEBYTECODE, set on
+        # some machines), every start would compile every module again.
+        environment = {k: v for k, v in os.environ.items()
+                       if k != "PYTHONDONTWRITEBYTECODE"}
         self.proc = subprocess.Popen(
             cmd, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})})
+            stdin=subprocess.DEVNULL, env={**environment, **(env or {})})
 
     def log_tail(self, n: int = 3000) -> str:
         with contextlib.suppress(OSError):
