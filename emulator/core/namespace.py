@@ -45,10 +45,10 @@ class Namespace:
         # and each vendor keeps what it puts here bounded.
         self.cache: dict[str, Any] = {}
         self.faults: list[Any] = []  # core.faults.Fault rules in force, in the order they were added
-        # Answers of repeatable operations (core.operations.remembered): kept while `changes`, the count of
+        # Answers of repeatable operations (core.operations.Answers): kept while `changes`, the count of
         # requests that may have changed the namespace, and the virtual time stay as they were.
         self.changes = 0
-        self.answers: dict[Any, Any] = {}
+        self.answers: Any = None
         self.journal = Journal()
         # Set while the namespace is read off the event loop (a snapshot being encoded): requests to it wait for
         # it, so the copy is consistent, while other namespaces are served.

@@ -320,7 +320,17 @@ async def serve(call: Call, scope: Scope, receive: Receive, send: Send, miss: Ap
     await response(scope, receive, send)
 
 
-ANSWERS_KEPT = 256  # remembered answers per namespace; the set starts over when full
+ANSWERS_BYTES = 512 * 1024  # requests and answers a namespace remembers at most; it starts over past that
+
+
+class Answers:
+    """A namespace's remembered answers: valid for one (changes, virtual time) tag, and bounded in bytes (a
+    client asking for many different pages in a namespace whose clock stands still cannot grow it)."""
+
+    __slots__ = ("tag", "size", "entries")
+
+    def __init__(self, tag: tuple[int, float]):
+        self.tag, self.size, self.entries = tag, 0, {}
 
 
 def _answer_key(call: Call) -> tuple:
@@ -334,9 +344,9 @@ def remembered(call: Call, ns: "Namespace") -> bytes | None:
     no request of a row that is not repeatable, no control call, and the same virtual time. The journal's view
     of the call (which resource, in what state) comes back with it."""
     answers = ns.answers
-    if answers.get(None) != (ns.changes, ns.clock.now()):
+    if answers is None or answers.tag != (ns.changes, ns.clock.now()):
         return None
-    found = answers.get(_answer_key(call))
+    found = answers.entries.get(_answer_key(call))
     if found is None:
         return None
     body, call.resource, call.state, call.terminal = found
@@ -344,16 +354,20 @@ def remembered(call: Call, ns: "Namespace") -> bytes | None:
 
 
 def remember(call: Call, ns: "Namespace", result: Any) -> Any:
-    """Keep a repeatable operation's answer as bytes (a Response or an empty answer is not kept)."""
+    """Keep a repeatable operation's answer as bytes (a Response, an empty answer or a huge one is not kept)."""
     if result is None or isinstance(result, Response):
         return result
     body = result if isinstance(result, bytes) else dumps(result)
-    answers = ns.answers
+    key = _answer_key(call)
+    size = len(body) + len(key[1]) + len(key[2]) + sum(len(name) + len(value) for name, value in key[3])
+    if size > ANSWERS_BYTES:
+        return body
     tag = (ns.changes, ns.clock.now())
-    if answers.get(None) != tag or len(answers) > ANSWERS_KEPT:
-        answers.clear()
-        answers[None] = tag
-    answers[_answer_key(call)] = (body, call.resource, call.state, call.terminal)
+    answers = ns.answers
+    if answers is None or answers.tag != tag or answers.size + size > ANSWERS_BYTES:
+        answers = ns.answers = Answers(tag)
+    answers.entries[key] = (body, call.resource, call.state, call.terminal)
+    answers.size += size
     return body
 
 
@@ -474,6 +488,7 @@ class Router:
         return None
 
     CACHE_SIZE = 8192  # paths remembered (polling clients ask for the same ones again and again)
+    CACHED_KEY = 1024  # characters of method, path and query at most in a remembered match
 
     def match(self, method: str, path: str, query_string: bytes) -> Match | None:
         """The operation answering this request; a routing failure in the envelope of the vendor owning the
@@ -486,9 +501,11 @@ class Router:
             return found
         found = self._match(method, path, query_string)
         if found is not None and found.miss is None:
-            if len(cache) >= self.CACHE_SIZE:
-                cache.clear()
-            cache[(method, path) if found.operation.action is None else (method, path, query_string)] = found
+            key = (method, path) if found.operation.action is None else (method, path, query_string)
+            if sum(map(len, key)) <= self.CACHED_KEY:  # a client sending huge ids cannot fill memory with them
+                if len(cache) >= self.CACHE_SIZE:
+                    cache.clear()
+                cache[key] = found
         return found
 
     def _match(self, method: str, path: str, query_string: bytes) -> Match | None:

@@ -146,3 +146,22 @@ def test_a_test_case_updated_is_answered_anew():
 def test_a_repeatable_row_takes_no_body():
     with pytest.raises(ValueError, match="takes no body"):
         Operation("POST", "/x", "x", lambda call: None, body=bytes, repeatable=True)
+
+
+def test_what_a_namespace_remembers_is_bounded_in_bytes():
+    from emulator.core.operations import ANSWERS_BYTES
+
+    client = TestClient(build_app(Settings(clock_mode="manual")))
+    many = {"clock": {"mode": "manual"}, "mka1": {
+        "suites": [{"ref": "s", "name": "S", "manifest": {"tasks": [{"id": "t", "type": "qa", "dataset": {}}]}}],
+        "runs": [{"suite": "s", "models": ["m"], "generate": 300, "age_seconds": 3600}]}}
+    assert client.post("/_emulator/scenarios", json=many, headers={"X-Emulator-Namespace": NS}).status_code == 200
+    ns = client.app.state.world.namespaces[NS]
+    pages = {}
+    for n in range(1, 120):  # a different request each time, the clock standing still: nothing changes
+        path = f"/api/v1/llm/evals/runs?limit=100&suite_version_hint={n}"
+        pages[path] = client.get(path, headers=HEADERS).content
+        assert ns.answers.size <= ANSWERS_BYTES
+    for path, page in pages.items():  # remembered or not, the same answer
+        assert client.get(path, headers=HEADERS).content == page
+    assert 0 < len(ns.answers.entries) < len(pages)

@@ -59,6 +59,7 @@ class Verified(NamedTuple):
 # polling with one signature, within its validity) is accepted without the two HMACs. The headers hold the
 # Authorization header, so the signature given is part of the key; the times are checked on every request.
 VERIFIED_KEPT = 1024
+VERIFIED_REQUEST_SIZE = 4096  # characters of path, query and headers at most in a remembered request
 _VERIFIED: dict[tuple, Verified] = {}
 
 
@@ -124,9 +125,10 @@ def verify(world: World, method: str, path: str, query_string: str, headers: Map
     known = _VERIFIED.get(request)
     if known is None or secret_for(world, known.signed.namespace, known.signed.access_key) != known.secret:
         known = _check_signature(world, method, path, query_string, headers)
-        if len(_VERIFIED) >= VERIFIED_KEPT:
-            _VERIFIED.clear()
-        _VERIFIED[request] = known
+        if len(path) + len(query_string) + sum(len(k) + len(v) for k, v in request[3]) <= VERIFIED_REQUEST_SIZE:
+            if len(_VERIFIED) >= VERIFIED_KEPT:
+                _VERIFIED.clear()
+            _VERIFIED[request] = known
     now = wall_now()
     if now > known.signed_at + known.lifetime:
         raise _fail("RequestExpired", f"Request has expired. Timestamp date is {known.stamp},"
