@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 from emulator.core.fake import faker_for
+from emulator.core.jsonio import dumps_kept
 from emulator.core.namespace import Namespace
 from emulator.core.pagination import MarkerPage
 from emulator.vendors.qianfan import catalog
@@ -36,6 +38,25 @@ def task_detail(t: EvalTask) -> dict[str, Any]:
     return {**task_summary(t), "state": t.status, "evalObjectType": t.eval_object_type,
             "evalObjectConfig": t.eval_object_config, "evalConfig": t.eval_config,
             "startTime": clock_text(t.started_at), "finishTime": clock_text(t.finished_at)}
+
+
+DETAILS_KEPT = 5_000  # encoded task details a namespace keeps (the most recently read)
+
+
+def task_detail_bytes(ns: Namespace, t: EvalTask) -> bytes:
+    """task_detail encoded, kept while what can change of it stays as it was: a task's state and its start and
+    finish times are all that moves once it is created, so a task polled again and again is encoded again only
+    when it moves."""
+    kept: OrderedDict[tuple, bytes] = ns.cache.setdefault("qianfan.details", OrderedDict())
+    key = (t.id, t.status, t.started_at, t.finished_at)
+    found = kept.get(key)
+    if found is None:
+        found = kept[key] = dumps_kept(task_detail(t))
+        if len(kept) > DETAILS_KEPT:
+            kept.popitem(last=False)
+    else:
+        kept.move_to_end(key)
+    return found
 
 
 def task_report(ns: Namespace, t: EvalTask) -> list[dict[str, Any]]:

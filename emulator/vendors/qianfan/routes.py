@@ -38,8 +38,12 @@ def authenticate(call: Call) -> Caller:
 
 
 def render_result(result, call: Call) -> Answer:
-    """The family's success envelope around the handler's result."""
+    """The family's success envelope around the handler's result (bytes: a result already encoded)."""
     request_id, log_id = call.caller.ids
+    if isinstance(result, bytes):
+        if is_legacy(call):
+            return Answer(b'{"result":' + result + b',"log_id":' + dumps(log_id) + b"}")
+        return Answer(b'{"requestId":' + dumps(request_id) + b',"result":' + result + b"}")
     if is_legacy(call):
         return Answer(dumps({"result": result, "log_id": log_id}))
     return Answer(dumps({"requestId": request_id, "result": result}))
@@ -58,7 +62,7 @@ def describe_eval_tasks(call: Call):
 
 
 def describe_eval_task(call: Call):
-    return render.task_detail(service.task(call.ns, call.body.taskId, polled=True))
+    return render.task_detail_bytes(call.ns, service.task(call.ns, call.body.taskId, polled=True))
 
 
 def describe_eval_task_report(call: Call):

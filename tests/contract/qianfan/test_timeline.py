@@ -62,3 +62,22 @@ def test_the_journal_names_the_task_each_describe_read(qf):
                         headers={"X-Emulator-Namespace": qf.ak}).json()["entries"]
     reads = [(e["operation"], e["resource"], e["state"]) for e in journal if e["state"] is not None]
     assert reads == [("DescribeEvalTask", task_id, "Queued"), ("eval/detail", task_id, "Queued")]
+
+
+def test_a_detail_read_again_and_again_follows_the_task_as_it_moves(qf):
+    """Details are encoded once per state and times (render.task_detail_bytes): every read still shows them."""
+    task_id = qf.create("watched")
+
+    def detail() -> dict:
+        return check_v2("DescribeEvalTask", Eval.V2.describe_eval_task(task_id).body)
+
+    first = [detail() for _ in range(3)]
+    assert [d["state"] for d in first] == ["Queued"] * 3 and first[0]["startTime"] == first[0]["finishTime"] == ""
+    qf.advance(10)
+    running = detail()
+    assert running["state"] == "Running" and running["startTime"] and running["finishTime"] == ""
+    qf.advance(3600)
+    done = [detail(), detail()]
+    assert done[0] == done[1] and done[0]["state"] == "Successed" and done[0]["finishTime"] > running["startTime"]
+    assert {k: v for k, v in done[0].items() if k not in ("state", "startTime", "finishTime")} == \
+        {k: v for k, v in first[0].items() if k not in ("state", "startTime", "finishTime")}
