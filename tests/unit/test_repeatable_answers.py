@@ -165,3 +165,16 @@ def test_what_a_namespace_remembers_is_bounded_in_bytes():
     for path, page in pages.items():  # remembered or not, the same answer
         assert client.get(path, headers=HEADERS).content == page
     assert 0 < len(ns.answers.entries) < len(pages)
+
+
+def test_a_remembered_answer_is_never_given_to_another_caller():
+    """owned_only depends on who asks: the remembered answers are keyed by every header, the credential too."""
+    client = _client("mka1.yaml")
+    alice, bob = {**HEADERS, "Authorization": "Bearer alice"}, {**HEADERS, "Authorization": "Bearer bob"}
+    suite = client.get("/api/v1/llm/evals/runs?limit=1", headers=HEADERS).json()["data"][0]["suite_id"]
+    made = client.post("/api/v1/llm/evals/runs", headers=alice, json={"suite_id": suite, "models": ["m"]}).json()
+    mine = "/api/v1/llm/evals/runs?owned_only=true&limit=100"
+    for _ in range(2):  # the second round is answered from what the first remembered
+        assert [run["id"] for run in client.get(mine, headers=alice).json()["data"]] == [made["id"]]
+        assert client.get(mine, headers=bob).json()["data"] == []
+    assert len(client.app.state.world.namespaces[NS].answers.entries) == 2  # one per caller, both remembered
