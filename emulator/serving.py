@@ -37,35 +37,38 @@ def guarded_protocol(limits: Limits) -> Any:
     except ImportError:  # pragma: no cover - httptools has wheels for the usual platforms
         return None
 
+    sweep_every = min(1.0, limits.header_timeout / 4)
+
     class GuardedHttp(HttpToolsProtocol):
-        header_deadline: asyncio.TimerHandle | None = None
+        """The header deadline is kept by one sweep over the connections (every `sweep_every` seconds while any
+        is open), not by a timer per request: arming and cancelling a timer on every request cost a tenth of a
+        small read. A slow request is cut off between `header_timeout` and `header_timeout + sweep_every`."""
+
+        headers_since: float | None = None  # loop time the current request began, until its headers end
+        sweeper: asyncio.TimerHandle | None = None  # the class's one sweep, while connections are open
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             self.timeout_keep_alive_task = self.loop.call_later(limits.keep_alive, self.timeout_keep_alive_handler)
+            if GuardedHttp.sweeper is None:
+                GuardedHttp.sweeper = self.loop.call_later(sweep_every, _sweep, self.loop, self.connections)
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
-            self._cancel_deadline()
-            self.header_deadline = self.loop.call_later(limits.header_timeout, self._headers_too_slow)
+            self.headers_since = self.loop.time()
 
         def on_headers_complete(self) -> None:
-            self._cancel_deadline()
+            self.headers_since = None
             super().on_headers_complete()
 
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._cancel_deadline()
-            super().connection_lost(exc)
-
-        def _cancel_deadline(self) -> None:
-            if self.header_deadline is not None:
-                self.header_deadline.cancel()
-                self.header_deadline = None
-
-        def _headers_too_slow(self) -> None:
-            self.header_deadline = None
-            if not self.transport.is_closing():
-                self.transport.close()
+    def _sweep(loop: asyncio.AbstractEventLoop, connections: set) -> None:
+        """Close every connection whose request has been sending its headers for longer than allowed."""
+        too_old = loop.time() - limits.header_timeout
+        for connection in list(connections):
+            since = getattr(connection, "headers_since", None)
+            if since is not None and since < too_old and not connection.transport.is_closing():
+                connection.transport.close()
+        GuardedHttp.sweeper = loop.call_later(sweep_every, _sweep, loop, connections) if connections else None
 
     return GuardedHttp
 
