@@ -10,10 +10,11 @@ import math
 import statistics
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
 from emulator.core.errors import ApiError, conflict, invalid
-from emulator.core.ids import derived_hex, derived_unit
+from emulator.core.ids import derived_hex, derived_hex_counted, derived_unit
 from emulator.core.namespace import Namespace
 from emulator.core.pagination import MarkerPage, marker_page
 from emulator.core.store import Collection
@@ -34,25 +35,31 @@ ALPHANUMERIC = "abcdefghijklmnopqrstuvwxyz0123456789"
 JUDGE_SCORES = (1, 2, 3, 4, 5)  # the judge model's scale; -1 marks a sample the judge could not score
 
 
+TASK_INDEXES = {"eval_type": attrgetter("eval_type"), "int_id": attrgetter("int_id")}
+EXPORT_INDEXES = {"int_id": attrgetter("int_id")}
+
+
 def tasks(ns: Namespace) -> Collection[EvalTask]:
-    return ns.store.collection(TASKS, {"eval_type": lambda t: t.eval_type, "int_id": lambda t: t.int_id})
+    return ns.store.collection(TASKS, TASK_INDEXES)
 
 
 def exports(ns: Namespace) -> Collection[ExportTask]:
-    return ns.store.collection(EXPORTS, {"int_id": lambda e: e.int_id})
+    return ns.store.collection(EXPORTS, EXPORT_INDEXES)
 
 
 def _count(ns: Namespace, what: str, start: int) -> int:
-    counters = ns.extras.setdefault(COUNTERS, {})
-    counters[what] = counters.get(what, start) + 1
-    return counters[what]
+    counters = ns.extras.get(COUNTERS)
+    if counters is None:
+        counters = ns.extras[COUNTERS] = {}
+    counters[what] = count = counters.get(what, start) + 1
+    return count
 
 
 def request_ids(ns: Namespace) -> tuple[str, str]:
     """(requestId, log_id) of the next answer: derived from the namespace seed and a counter, so reproducible."""
     n = _count(ns, "requests", 0)
-    h = derived_hex(ns.seed, "request", n)
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}", str(int(h[:8], 16))
+    h = derived_hex_counted((ns.seed, "request"), n)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}", str(int(h[:8], 16))
 
 
 def _short_id(ns: Namespace, prefix: str) -> str:
