@@ -19,12 +19,15 @@ DEFAULT_CAPACITY = 10_000
 current_call: "ContextVar[Call | None]" = ContextVar("emulator_current_call", default=None)
 
 
-def note_state(resource: str | None, state: str, terminal: bool) -> None:
+def note_state(resource: str | None, state: str, terminal: bool, counted_poll: bool = False) -> None:
     """Record which resource a read by id answered and in what status (for "stopped polling at a terminal
-    state"; the id is recorded because some vendors, like Qianfan, carry it in the body, not the path)."""
+    state"; the id is recorded because some vendors, like Qianfan, carry it in the body, not the path), and
+    whether the read counted toward a scripted timeline's `after_polls` (such an answer is never remembered)."""
     call = current_call.get()
     if call is not None:
         call.resource, call.state, call.terminal = resource, state, terminal
+        if counted_poll:
+            call.counted_poll = True
 
 
 class Entry(NamedTuple):

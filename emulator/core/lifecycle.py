@@ -96,7 +96,8 @@ class Lifecycle:
         if timeline is None or resource.timeline is None:  # no steps left: the timed moves apply
             self._timed(resource, now, on_enter)
         if polled:  # the journal records which resource this read answered, and in what state
-            note_state(getattr(resource, self.id_field, None), resource.status, resource.status in self.terminal)
+            note_state(getattr(resource, self.id_field, None), resource.status, resource.status in self.terminal,
+                       counted_poll=timeline is not None)
 
     def _timed(self, resource: Stateful, now: float, on_enter: OnEnter | None) -> None:
         while True:

@@ -67,15 +67,11 @@ class Operation:
     response: type[BaseModel] | None = None
     # Awaited after parsing, before the handler: brings slow derived data up to date off the event loop.
     prepare: Callable[["Call"], Awaitable[None]] | None = None
-    # True for a read whose answer depends only on the request and the namespace at the virtual time of the call,
-    # and that changes nothing a second time (catching records up to that time is fine; counting polls is not):
-    # its answer is then reused while no other request changes the namespace (see `remembered`). A test asks
-    # every such row to hold to it.
+    # True for a read whose answer depends only on the request (its body too) and the namespace at the virtual
+    # time of the call, and that changes nothing a second time (catching records up to that time is fine; a read
+    # that counts a poll toward a scripted timeline is never remembered): its answer is then reused while no other
+    # request changes the namespace (see `remembered`). A test asks every such row to hold to it.
     repeatable: bool = False
-
-    def __post_init__(self) -> None:
-        if self.repeatable and self.body is not None:
-            raise ValueError(f"{self.name}: a repeatable operation takes no body (its answers are keyed without)")
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -86,8 +82,8 @@ class Operation:
 class Call:
     """One request to one operation, as its handler sees it, and what the journal records of it."""
 
-    __slots__ = ("vendor", "operation", "scope", "receive", "world", "params", "headers", "caller", "ns",
-                 "query", "body", "faults", "resource", "state", "terminal")
+    __slots__ = ("vendor", "operation", "scope", "receive", "world", "params", "_headers", "caller", "ns",
+                 "query", "body", "faults", "resource", "state", "terminal", "counted_poll")
 
     def __init__(self, vendor: "Vendor", operation: Operation | None, scope: Scope, receive: Receive,
                  world: "World", params: dict[str, str]):
@@ -97,8 +93,7 @@ class Call:
         self.receive = receive
         self.world = world
         self.params = params  # read-only: the router's cache shares them between calls to the same path
-        # Lower-case names in one pass (a repeated header keeps its last value): cheaper than Starlette's Headers.
-        self.headers: dict[str, str] = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        self._headers: dict[str, str] | None = None
         self.caller: Any = None  # the vendor's identity object, once authenticate accepted the request
         self.ns: Namespace | None = None
         self.query: Any = None
@@ -107,6 +102,15 @@ class Call:
         self.resource: str | None = None  # a read by id: which resource it answered, and in what state
         self.state: str | None = None
         self.terminal: bool | None = None
+        self.counted_poll = False  # the read counted toward a scripted timeline (journal.note_state)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The request's headers by lower-case name (a repeated header keeps its last value), decoded when first
+        asked for: a request a vendor recognises by its raw headers (a signature seen before) never needs them."""
+        if self._headers is None:
+            self._headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in self.scope["headers"]}
+        return self._headers
 
     @property
     def method(self) -> str:
@@ -197,9 +201,12 @@ def parse_query(model: type[BaseModel], query_string: bytes) -> BaseModel:
 
 async def read_body(call: Call, limit: int) -> bytes:
     """The request body, refused with 413 as soon as it is known to pass `limit` (before the rest is read)."""
-    declared = call.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ApiError("payload_too_large", f"the request body is {declared} bytes; at most {limit} are accepted")
+    for name, value in call.scope["headers"]:  # raw: a request that needs no other header decodes none
+        if name == b"content-length":
+            if value.isdigit() and int(value) > limit:
+                raise ApiError("payload_too_large", f"the request body is {value.decode()} bytes; at most {limit} "
+                                                    "are accepted")
+            break
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -212,6 +219,8 @@ async def read_body(call: Call, limit: int) -> bytes:
             if size > limit:
                 raise ApiError("payload_too_large", f"the request body is over {limit} bytes; at most {limit}"
                                                     " are accepted")
+            if not chunks and not message.get("more_body", False):  # all of it in one message, the usual case
+                return chunk
             chunks.append(chunk)
         if not message.get("more_body", False):
             break
@@ -277,7 +286,8 @@ async def serve(call: Call, scope: Scope, receive: Receive, send: Send, miss: Ap
     try:
         if miss is not None:
             raise miss
-        if NAMESPACE_HEADER in call.headers and not call.world.controls(call.headers):
+        if call.world.control_token is not None and NAMESPACE_HEADER in call.headers and \
+                not call.world.controls(call.headers):
             raise ApiError("forbidden", "naming a namespace with X-Emulator-Namespace needs this server's control "
                                         "token in X-Emulator-Control-Token")
         operation = call.operation
@@ -289,14 +299,16 @@ async def serve(call: Call, scope: Scope, receive: Receive, send: Send, miss: Ap
         if response is None:
             if operation.query is not None:
                 call.query = parse_query(operation.query, scope["query_string"])
+            raw = None
             if operation.body is not None:
                 raw = await read_body(call, operation.max_body or vendor.max_body or call.world.max_body)
-                body = operation.body
-                call.body = raw if body is bytes else parse(body, decode_body(vendor, raw), "body")
                 if ns.busy is not None:  # the body took a while: nothing may change under a reader
                     await ns.settled()
-            result = remembered(call, ns) if operation.repeatable else None
+            result = remembered(call, ns, raw) if operation.repeatable else None
             if result is None:
+                if raw is not None:
+                    body = operation.body
+                    call.body = raw if body is bytes else parse(body, decode_body(vendor, raw), "body")
                 if operation.prepare is not None:  # nothing awaits between its end and the handler
                     await operation.prepare(call)
                 if not operation.repeatable:
@@ -307,7 +319,7 @@ async def serve(call: Call, scope: Scope, receive: Receive, send: Send, miss: Ap
                 finally:
                     current_call.reset(token)
                 if operation.repeatable:
-                    result = remember(call, ns, result)
+                    result = remember(call, ns, raw, result)
             response = vendor.render_result(result, call)
     except ApiError as error:
         response = vendor.render_error(error, call)
@@ -333,33 +345,37 @@ class Answers:
         self.tag, self.size, self.entries = tag, 0, {}
 
 
-def _answer_key(call: Call) -> tuple:
-    """The request as sent: path, query and every header (credential, host, ...); repeatable rows take no body."""
+def _answer_key(call: Call, raw: bytes | None) -> tuple:
+    """The request as sent: path, query, every header (credential, host, ...) and the body."""
     scope = call.scope
-    return call.operation, scope["path"], scope["query_string"], tuple(scope["headers"])
+    return call.operation, scope["path"], scope["query_string"], tuple(scope["headers"]), raw
 
 
-def remembered(call: Call, ns: "Namespace") -> bytes | None:
+def remembered(call: Call, ns: "Namespace", raw: bytes | None) -> bytes | None:
     """The answer a repeatable operation gave to this very request, if the namespace has not changed since:
     no request of a row that is not repeatable, no control call, and the same virtual time. The journal's view
     of the call (which resource, in what state) comes back with it."""
     answers = ns.answers
     if answers is None or answers.tag != (ns.changes, ns.clock.now()):
         return None
-    found = answers.entries.get(_answer_key(call))
+    found = answers.entries.get(_answer_key(call, raw))
     if found is None:
         return None
     body, call.resource, call.state, call.terminal = found
     return body
 
 
-def remember(call: Call, ns: "Namespace", result: Any) -> Any:
-    """Keep a repeatable operation's answer as bytes (a Response, an empty answer or a huge one is not kept)."""
+def remember(call: Call, ns: "Namespace", raw: bytes | None, result: Any) -> Any:
+    """Keep a repeatable operation's answer as bytes (a Response, an empty answer, a huge one, or one that
+    counted a poll toward a scripted timeline is not kept)."""
     if result is None or isinstance(result, Response):
         return result
     body = result if isinstance(result, bytes) else dumps(result)
-    key = _answer_key(call)
-    size = len(body) + len(key[1]) + len(key[2]) + sum(len(name) + len(value) for name, value in key[3])
+    if call.counted_poll:
+        return body
+    key = _answer_key(call, raw)
+    size = len(body) + len(key[1]) + len(key[2]) + sum(len(name) + len(value) for name, value in key[3]) + \
+        len(raw or b"")
     if size > ANSWERS_BYTES:
         return body
     tag = (ns.changes, ns.clock.now())

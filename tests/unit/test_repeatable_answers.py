@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any, Callable, NamedTuple
 
 import pytest
 import yaml
@@ -15,6 +16,7 @@ from emulator.app import build_app
 from emulator.core.namespace import Settings
 from emulator.core.operations import Operation
 from emulator.vendors.registry import vendors
+from tests.property.qianfan_signing import signed_headers, signed_post
 
 ROOT = Path(__file__).resolve().parents[2]
 NS = "repeat"
@@ -37,25 +39,67 @@ def _first(client: TestClient, path: str, key: str, field: str) -> str:
     return found.json()[key][0][field]
 
 
-# How to reach each repeatable row: its scenario and the paths to ask (ids read from the namespace).
+class Ask(NamedTuple):
+    """One request to send again and again, and what of its answer must stay the same."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes | None = None
+    same: Callable[[bytes], Any] = bytes  # the answer's part that repeats (Qianfan: all but the fresh requestId)
+
+    def send(self, client: TestClient):
+        return client.request(self.method, self.path, headers=self.headers, content=self.body)
+
+
+def _get(path: str) -> Ask:
+    return Ask("GET", path, HEADERS)
+
+
+QIANFAN_KEYS = {"ak": "qianfan-demo", "sk": "qianfan-demo-sk", "namespace": NS}  # scenarios/qianfan.yaml's pair
+
+
+def _result(content: bytes) -> Any:
+    return json.loads(content)["result"]
+
+
+def _describe(client: TestClient, task_id: str) -> Ask:
+    """DescribeEvalTask of one task, signed once: a client polling within its signature's validity."""
+    query = {"Action": "DescribeEvalTask"}
+    return Ask("POST", "/v2/eval?Action=DescribeEvalTask", signed_headers("/v2/eval", query, **QIANFAN_KEYS),
+               json.dumps({"taskId": task_id}).encode(), _result)
+
+
+def _qianfan_tasks(client: TestClient) -> list[str]:
+    listing = signed_post(client, "/v2/eval", {"Action": "DescribeEvalTasks"}, json={"evalType": "auto"},
+                          **QIANFAN_KEYS)
+    assert listing.status_code == 200, listing.text
+    return [task["taskId"] for task in listing.json()["result"]["evalTaskList"]]
+
+
+# How to reach each repeatable row: its scenario and the requests to send (ids read from the namespace).
 REACH = {
-    "listEvalRuns": ("mka1.yaml", lambda c: ["/api/v1/llm/evals/runs?limit=3", "/api/v1/llm/evals/runs?limit=100",
-                                             "/api/v1/llm/evals/runs?status=completed"]),
-    "chat_completion_events.fetch": ("mistral.yaml", lambda c: [
+    "listEvalRuns": ("mka1.yaml", lambda c: [_get("/api/v1/llm/evals/runs?limit=3"),
+                                             _get("/api/v1/llm/evals/runs?limit=100"),
+                                             _get("/api/v1/llm/evals/runs?status=completed")]),
+    "chat_completion_events.fetch": ("mistral.yaml", lambda c: [_get(
         "/v1/observability/chat-completion-events/" + c.post(
             "/v1/observability/chat-completion-events/search?page_size=1", json={"search_params": {"filters": None}},
-            headers=HEADERS).json()["completion_events"]["results"][0]["event_id"]]),
-    "list_evaluation_test_cases": ("digitalocean.yaml", lambda c: ["/v2/gen-ai/evaluation_test_cases"]),
+            headers=HEADERS).json()["completion_events"]["results"][0]["event_id"])]),
+    "list_evaluation_test_cases": ("digitalocean.yaml", lambda c: [_get("/v2/gen-ai/evaluation_test_cases")]),
     "get_evaluation_test_case": ("digitalocean.yaml", lambda c: [
-        "/v2/gen-ai/evaluation_test_cases/" + _first(c, "/v2/gen-ai/evaluation_test_cases", "evaluation_test_cases",
-                                                     "test_case_uuid"),
-        "/v2/gen-ai/evaluation_test_cases/" + _first(c, "/v2/gen-ai/evaluation_test_cases", "evaluation_test_cases",
-                                                     "test_case_uuid") + "?evaluation_test_case_version=1"]),
+        _get("/v2/gen-ai/evaluation_test_cases/" + _first(c, "/v2/gen-ai/evaluation_test_cases",
+                                                          "evaluation_test_cases", "test_case_uuid")),
+        _get("/v2/gen-ai/evaluation_test_cases/" + _first(c, "/v2/gen-ai/evaluation_test_cases",
+                                                          "evaluation_test_cases", "test_case_uuid")
+             + "?evaluation_test_case_version=1")]),
+    "DescribeEvalTask": ("qianfan.yaml", lambda c: [_describe(c, task) for task in _qianfan_tasks(c)[:2]]),
 }
 
 
-# Vendor state every accepted request changes before any handler runs (DigitalOcean's ratelimit counters).
-PER_REQUEST = ("digitalocean.ratelimit",)
+# Vendor state every accepted request changes before any handler runs (DigitalOcean's ratelimit counters,
+# Qianfan's request counter behind each requestId).
+PER_REQUEST = ("digitalocean.ratelimit", "qianfan.counters")
 
 
 def _repeatable() -> dict[str, Operation]:
@@ -68,16 +112,17 @@ def test_every_repeatable_row_is_reached_by_this_test():
 
 @pytest.mark.parametrize("name", sorted(REACH))
 def test_a_repeatable_row_answers_the_same_bytes_and_changes_nothing(name):
-    scenario, paths = REACH[name]
+    scenario, asks = REACH[name]
     client = _client(scenario)
-    for path in paths(client):
-        fresh = client.get(path, headers=HEADERS)
+    for ask in asks(client):
+        path = ask.path
+        fresh = ask.send(client)
         assert fresh.status_code == 200, fresh.text
         after_first = client.get("/_emulator/snapshot", headers=HEADERS).json()  # also forgets the answers
-        again = client.get(path, headers=HEADERS)  # handled again: the snapshot call changed the namespace
-        assert again.content == fresh.content, path
-        remembered = client.get(path, headers=HEADERS)  # the remembered answer
-        assert remembered.content == fresh.content, path
+        again = ask.send(client)  # handled again: the snapshot call changed the namespace
+        assert ask.same(again.content) == ask.same(fresh.content), path
+        remembered = ask.send(client)  # the remembered answer
+        assert ask.same(remembered.content) == ask.same(fresh.content), path
         after = client.get("/_emulator/snapshot", headers=HEADERS).json()
         # Taking a snapshot draws the store's next sequence number (one); anything more was a record made.
         assert after["state"]["store"].pop("next") == after_first["state"]["store"].pop("next") + 1, path
@@ -86,6 +131,41 @@ def test_a_repeatable_row_answers_the_same_bytes_and_changes_nothing(name):
             before = after_first["state"]["extras"].pop(counter, None)
             assert counted is None or counted["requests"] == before["requests"] + 2, (path, counter)
         assert after == after_first, f"{path}: answering it again changed the namespace"
+
+
+def test_a_remembered_qianfan_detail_gets_a_new_request_id_each_time():
+    client = _client("qianfan.yaml")
+    ask = _describe(client, _qianfan_tasks(client)[0])
+    answers = [ask.send(client).json() for _ in range(3)]
+    assert len({answer["requestId"] for answer in answers}) == 3
+    assert answers[0]["result"] == answers[1]["result"] == answers[2]["result"]
+    assert len(client.app.state.world.namespaces[NS].answers.entries) == 1  # the second and third were remembered
+
+
+def test_a_task_on_a_scripted_timeline_counts_every_poll_of_the_same_request():
+    """Polls count toward `after_polls`: the very same signed request is handled every time, never remembered."""
+    client = _client("qianfan.yaml")
+    scripted = {"clock": {"mode": "manual"}, "qianfan": {
+        "credentials": [{"accessKey": "qianfan-demo", "secretKey": "qianfan-demo-sk"}],
+        "tasks": [{"taskName": "scripted", "evalConfig": {"evalMode": "rule"},
+                   "timeline": [{"after_polls": 2, "state": "Running"}]}]}}
+    assert client.post("/_emulator/scenarios", json=scripted, headers={"X-Emulator-Namespace": NS}).status_code == 200
+    ask = _describe(client, _qianfan_tasks(client)[0])
+    states = [ask.send(client).json()["result"]["state"] for _ in range(4)]
+    assert states == ["Queued", "Queued", "Running", "Running"]
+    entries = client.get("/_emulator/journal?operation=DescribeEvalTask", headers=HEADERS).json()["entries"]
+    assert [entry["state"] for entry in entries] == states
+
+
+def test_the_body_is_part_of_what_an_answer_is_remembered_by():
+    """Qianfan signs the headers, not the body: one signature, two task ids, two answers."""
+    client = _client("qianfan.yaml")
+    first, second = _qianfan_tasks(client)[:2]
+    ask = _describe(client, first)
+    other = ask._replace(body=json.dumps({"taskId": second}).encode())
+    for _ in range(2):
+        assert ask.send(client).json()["result"]["taskId"] == first
+        assert other.send(client).json()["result"]["taskId"] == second
 
 
 def _statuses(client: TestClient) -> list[str]:
@@ -141,11 +221,6 @@ def test_a_test_case_updated_is_answered_anew():
     client.put(path, headers=HEADERS, json={"test_case_uuid": case, "name": "renamed"})
     read = client.get(path, headers=HEADERS).json()["evaluation_test_case"]
     assert (read["name"], read["version"]) == ("renamed", version + 1)
-
-
-def test_a_repeatable_row_takes_no_body():
-    with pytest.raises(ValueError, match="takes no body"):
-        Operation("POST", "/x", "x", lambda call: None, body=bytes, repeatable=True)
 
 
 def test_what_a_namespace_remembers_is_bounded_in_bytes():

@@ -25,12 +25,15 @@ import hmac
 import re
 from functools import lru_cache
 from calendar import timegm
-from typing import Mapping, NamedTuple
+from typing import TYPE_CHECKING, Mapping, NamedTuple
 from urllib.parse import parse_qsl, quote
 
 from emulator.core.clock import wall_now
 from emulator.core.errors import ApiError
 from emulator.core.namespace import World, resolve_name
+
+if TYPE_CHECKING:  # pragma: no cover
+    from emulator.core.operations import Call
 
 SCHEME = "bce-auth-v1"
 DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY = "emulator-ak", "emulator-sk"
@@ -51,15 +54,16 @@ class Verified(NamedTuple):
     signed: Signed
     secret: str  # the key it was checked with: a namespace whose credentials changed checks it again
     stamp: str
-    signed_at: float
-    lifetime: int
+    lifetime: int  # seconds, as the header gives them
+    not_before: float  # the timestamp less the allowed skew: earlier, the signature is from the future
+    not_after: float  # the timestamp plus its expiration
 
 
-# Requests whose signature matched, by (method, path, query, every header): the same request again (a client
-# polling with one signature, within its validity) is accepted without the two HMACs. The headers hold the
+# Requests whose signature matched, by (method, path, query, every header as sent): the same request again (a
+# client polling with one signature, within its validity) is accepted without the two HMACs. The headers hold the
 # Authorization header, so the signature given is part of the key; the times are checked on every request.
 VERIFIED_KEPT = 1024
-VERIFIED_REQUEST_SIZE = 4096  # characters of path, query and headers at most in a remembered request
+VERIFIED_REQUEST_SIZE = 4096  # bytes of path, query and headers at most in a remembered request
 _VERIFIED: dict[tuple, Verified] = {}
 
 
@@ -119,21 +123,22 @@ def secret_for(world: World, namespace: str, access_key: str) -> str | None:
     return DEFAULT_SECRET_KEY if access_key == DEFAULT_ACCESS_KEY else None
 
 
-def verify(world: World, method: str, path: str, query_string: str, headers: Mapping[str, str]) -> Signed:
+def verify(call: "Call") -> Signed:
     """The verified caller, or the gateway's error (InvalidAccessKeyId, SignatureDoesNotMatch, RequestExpired)."""
-    request = (method, path, query_string, tuple(headers.items()))
+    scope = call.scope
+    request = (scope["method"], scope["path"], scope["query_string"], tuple(scope["headers"]))
     known = _VERIFIED.get(request)
-    if known is None or secret_for(world, known.signed.namespace, known.signed.access_key) != known.secret:
-        known = _check_signature(world, method, path, query_string, headers)
-        if len(path) + len(query_string) + sum(len(k) + len(v) for k, v in request[3]) <= VERIFIED_REQUEST_SIZE:
+    if known is None or secret_for(call.world, known.signed.namespace, known.signed.access_key) != known.secret:
+        known = _check_signature(call.world, request[0], request[1], request[2].decode("latin-1"), call.headers)
+        if len(request[1]) + len(request[2]) + sum(len(k) + len(v) for k, v in request[3]) <= VERIFIED_REQUEST_SIZE:
             if len(_VERIFIED) >= VERIFIED_KEPT:
                 _VERIFIED.clear()
             _VERIFIED[request] = known
     now = wall_now()
-    if now > known.signed_at + known.lifetime:
+    if now > known.not_after:
         raise _fail("RequestExpired", f"Request has expired. Timestamp date is {known.stamp},"
                                       f" valid for {known.lifetime} seconds")
-    if known.signed_at > now + MAX_SKEW_SECONDS:
+    if now < known.not_before:
         raise _fail("RequestExpired", f"Request has expired. Timestamp date is {known.stamp}, more than"
                                       f" {MAX_SKEW_SECONDS // 60} minutes ahead of the server's clock")
     return known.signed
@@ -172,4 +177,6 @@ def _check_signature(world: World, method: str, path: str, query_string: str, he
     if not hmac.compare_digest(expected, given):
         raise _fail("SignatureDoesNotMatch", "The request signature we calculated does not match the signature"
                     f" you provided. Check your secret key and signing method. Canonical request: {canonical!r}")
-    return Verified(Signed(access_key, namespace), secret, stamp, signed_at, int(expiration))
+    lifetime = int(expiration)
+    return Verified(Signed(access_key, namespace), secret, stamp, lifetime, signed_at - MAX_SKEW_SECONDS,
+                    signed_at + lifetime)
