@@ -51,6 +51,7 @@ class EmulatorApp(Starlette):
         super().__init__(routes=control.routes(), exception_handlers={HTTPException: http_error, Exception: crash},
                          lifespan=_lifespan)
         self.operations = Router(served)
+        self.world = world  # also app.state.world; an attribute, since State's lookups are a Python call each
         self.state.world = world
         self.state.vendors = served
         self.state.persistence = None  # a core.persistence.Persistence when serve saves or exports the state
@@ -61,7 +62,7 @@ class EmulatorApp(Starlette):
             match = self.operations.match(scope["method"], scope["path"], scope["query_string"])
             if match is not None:
                 scope["app"] = self
-                call = Call(match.vendor, match.operation, scope, receive, self.state.world, match.params)
+                call = Call(match.vendor, match.operation, scope, receive, self.world, match.params)
                 await serve(call, scope, receive, send, match.miss)
                 return
             if not self._allowed(scope):

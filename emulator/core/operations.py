@@ -207,23 +207,26 @@ async def read_body(call: Call, limit: int) -> bytes:
                 raise ApiError("payload_too_large", f"the request body is {value.decode()} bytes; at most {limit} "
                                                     "are accepted")
             break
+    message = await call.receive()
+    if not message.get("more_body", False) and message["type"] == "http.request":  # all of it at once: usual
+        body = message.get("body", b"")
+        if len(body) > limit:
+            raise ApiError("payload_too_large", f"the request body is over {limit} bytes; at most {limit} are "
+                                                "accepted")
+        return body
     chunks: list[bytes] = []
     size = 0
-    while True:
-        message = await call.receive()
-        if message["type"] == "http.disconnect":
-            break
+    while message["type"] != "http.disconnect":
         chunk = message.get("body", b"")
         if chunk:
             size += len(chunk)
             if size > limit:
                 raise ApiError("payload_too_large", f"the request body is over {limit} bytes; at most {limit}"
                                                     " are accepted")
-            if not chunks and not message.get("more_body", False):  # all of it in one message, the usual case
-                return chunk
             chunks.append(chunk)
         if not message.get("more_body", False):
             break
+        message = await call.receive()
     return b"".join(chunks)
 
 

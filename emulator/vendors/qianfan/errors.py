@@ -22,6 +22,7 @@ from emulator.core.ids import derived_hex
 from emulator.core.jsonio import dumps
 from emulator.core.operations import Call, Operation
 from emulator.vendors.qianfan import LEGACY_PREFIX
+from emulator.vendors.qianfan.service import log_id, request_id
 
 # BCE common codes: HTTP status and standard message (spec table), plus the emulator's choices for the kinds the
 # vendor's pages do not cover (ResourceNotFound, OperationNotAllowed, ...).
@@ -103,9 +104,8 @@ def _ids(call: Call | None) -> tuple[str, str]:
     derived from nothing random."""
     caller = call.caller if call is not None else None
     if caller is None:
-        digest = derived_hex("qianfan-unscoped")
-        return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}", "0"
-    return caller.ids
+        return request_id(derived_hex("qianfan-unscoped")), "0"
+    return request_id(caller.answer), log_id(caller.answer)
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

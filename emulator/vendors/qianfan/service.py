@@ -55,11 +55,18 @@ def _count(ns: Namespace, what: str, start: int) -> int:
     return count
 
 
-def request_ids(ns: Namespace) -> tuple[str, str]:
-    """(requestId, log_id) of the next answer: derived from the namespace seed and a counter, so reproducible."""
-    n = _count(ns, "requests", 0)
-    h = derived_hex_counted((ns.seed, "request"), n)
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}", str(int(h[:8], 16))
+def answer_digest(ns: Namespace) -> str:
+    """The hex digest naming the next answer, from the namespace seed and a counter (so reproducible): its
+    requestId (v2) or log_id (legacy) is made from it only when the answer is written."""
+    return derived_hex_counted((ns.seed, "request"), _count(ns, "requests", 0))
+
+
+def request_id(digest: str) -> str:
+    return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+
+
+def log_id(digest: str) -> str:
+    return str(int(digest[:8], 16))
 
 
 def _short_id(ns: Namespace, prefix: str) -> str:
