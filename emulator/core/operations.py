@@ -361,7 +361,10 @@ def remembered(call: Call, ns: "Namespace", raw: bytes | None) -> bytes | None:
     answers = ns.answers
     if answers is None or answers.tag != (ns.changes, ns.clock.now()):
         return None
-    found = answers.entries.get(_answer_key(call, raw))
+    try:
+        found = answers.entries.get(_answer_key(call, raw))
+    except TypeError:  # headers given as lists (an ASGI server other than uvicorn's): answered every time
+        return None
     if found is None:
         return None
     body, call.resource, call.state, call.terminal = found
@@ -377,6 +380,10 @@ def remember(call: Call, ns: "Namespace", raw: bytes | None, result: Any) -> Any
     if call.counted_poll:
         return body
     key = _answer_key(call, raw)
+    try:
+        hash(key)
+    except TypeError:  # headers given as lists: not kept (see remembered)
+        return body
     size = len(body) + len(key[1]) + len(key[2]) + sum(len(name) + len(value) for name, value in key[3]) + \
         len(raw or b"")
     if size > ANSWERS_BYTES:

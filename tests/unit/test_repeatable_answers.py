@@ -253,3 +253,33 @@ def test_a_remembered_answer_is_never_given_to_another_caller():
         assert [run["id"] for run in client.get(mine, headers=alice).json()["data"]] == [made["id"]]
         assert client.get(mine, headers=bob).json()["data"] == []
     assert len(client.app.state.world.namespaces[NS].answers.entries) == 2  # one per caller, both remembered
+
+
+def test_headers_given_as_lists_are_answered_every_time():
+    """ASGI lets a server give each header as a list (unhashable): such requests are handled, never remembered."""
+    import asyncio
+
+    client = _client("qianfan.yaml")
+    ask = _describe(client, _qianfan_tasks(client)[0])
+    headers = [[name.lower().encode(), value.encode()] for name, value in ask.headers.items()]
+    headers.append([b"content-length", str(len(ask.body)).encode()])
+
+    async def send_once() -> list[dict]:
+        sent: list[dict] = []
+
+        async def receive():
+            return {"type": "http.request", "body": ask.body, "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+                 "scheme": "http", "path": "/v2/eval", "raw_path": b"/v2/eval",
+                 "query_string": b"Action=DescribeEvalTask", "root_path": "", "headers": headers,
+                 "client": ("127.0.0.1", 1), "server": ("testserver", 80)}
+        await client.app(scope, receive, send)
+        return sent
+
+    answers = [asyncio.run(send_once()) for _ in range(2)]
+    assert [sent[0]["status"] for sent in answers] == [200, 200]
+    assert json.loads(answers[0][1]["body"])["result"] == json.loads(answers[1][1]["body"])["result"]

@@ -127,10 +127,15 @@ def verify(call: "Call") -> Signed:
     """The verified caller, or the gateway's error (InvalidAccessKeyId, SignatureDoesNotMatch, RequestExpired)."""
     scope = call.scope
     request = (scope["method"], scope["path"], scope["query_string"], tuple(scope["headers"]))
-    known = _VERIFIED.get(request)
+    try:
+        known = _VERIFIED.get(request)
+    except TypeError:  # headers given as lists (an ASGI server other than uvicorn's): checked every time
+        known = request = None
     if known is None or secret_for(call.world, known.signed.namespace, known.signed.access_key) != known.secret:
-        known = _check_signature(call.world, request[0], request[1], request[2].decode("latin-1"), call.headers)
-        if len(request[1]) + len(request[2]) + sum(len(k) + len(v) for k, v in request[3]) <= VERIFIED_REQUEST_SIZE:
+        known = _check_signature(call.world, scope["method"], scope["path"], scope["query_string"].decode("latin-1"),
+                                 call.headers)
+        if request is not None and len(request[1]) + len(request[2]) + sum(
+                len(k) + len(v) for k, v in request[3]) <= VERIFIED_REQUEST_SIZE:
             if len(_VERIFIED) >= VERIFIED_KEPT:
                 _VERIFIED.clear()
             _VERIFIED[request] = known
