@@ -18,7 +18,10 @@ What is measured, and why:
    stable across machines.  Rounds are interleaved (bare, emulator, bare,
    ...) so drift of the machine hits both alike.  Targets: >= 0.9x bare on
    GET a run, >= 0.6x bare on the 100-run page, p99 under 10 ms at 32
-   connections for every read.
+   connections for every read.  Each read also reports the server's CPU
+   time per request (from /proc, median over rounds), for information: on
+   a machine shared with other work, throughput rounds swing by a fifth
+   while the work a request costs moves much less.
 3. Scaling: median latency of the first list page and of a page a few pages
    deep (``after=`` cursor) in namespaces of 1,000 and 100,000 runs (and
    the 10,000-run one, for information): one request in flight at a time,
@@ -150,6 +153,7 @@ class RoundResult:
     seconds: float
     hist: collections.Counter  # latency in microseconds -> count
     errors: int = 0
+    cpu_us: Optional[float] = None  # the server's CPU time per request in this round (Linux /proc)
 
     @property
     def rps(self) -> float:
@@ -162,6 +166,7 @@ class LoadSummary:
     p50_ms: float
     p99_ms: float
     rounds_rps: list
+    cpu_us: Optional[float] = None  # median over rounds of the server's CPU time per request
 
 
 def percentile_us(hist: collections.Counter, pct: float) -> float:
@@ -186,6 +191,7 @@ def summarize(rounds: list) -> LoadSummary:
         p50_ms=percentile_us(merged, 50) / 1000.0,
         p99_ms=percentile_us(merged, 99) / 1000.0,
         rounds_rps=[round(r.rps) for r in rounds],
+        cpu_us=statistics.median(r.cpu_us for r in rounds) if all(r.cpu_us is not None for r in rounds) else None,
     )
 
 
@@ -484,6 +490,18 @@ def _pid_tree(pid: int) -> list:
             with contextlib.suppress(OSError):
                 todo += [int(c) for c in task.read_text().split()]
     return pids
+
+
+def cpu_seconds(pid: int) -> Optional[float]:
+    """User and system CPU time the process and its children have used (None where /proc is missing)."""
+    total = 0
+    for p in _pid_tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float:
@@ -868,14 +886,19 @@ class LoadRunner:
         rounds = {name: [] for name in servers}
         for _ in range(s.rounds):
             for name, server in servers.items():
-                rounds[name].append(self.round(server.port, read,
-                                               s.round_seconds))
+                before = cpu_seconds(server.proc.pid)
+                result = self.round(server.port, read, s.round_seconds)
+                after = cpu_seconds(server.proc.pid)
+                if before is not None and after is not None and result.requests:
+                    result.cpu_us = 1e6 * (after - before) / result.requests
+                rounds[name].append(result)
         result = {name: summarize(r) for name, r in rounds.items()}
         for name, summary in result.items():
+            cpu = "" if summary.cpu_us is None else f", server CPU {summary.cpu_us:.1f} us/request"
             print(f"  {read.title} / {name}: {summary.rps:,.0f} req/s "
                   f"(rounds {summary.rounds_rps}), "
                   f"p50 {summary.p50_ms:.2f} ms, "
-                  f"p99 {summary.p99_ms:.2f} ms", flush=True)
+                  f"p99 {summary.p99_ms:.2f} ms{cpu}", flush=True)
         return result
 
 
@@ -951,7 +974,7 @@ P99_TARGET_MS = 10.0
 def load_rows(title: str, result: dict, target: float) -> list:
     emu, bare = result["emulator"], result["bare"]
     ratio = emu.rps / bare.rps if bare.rps else 0.0
-    return [
+    rows = [
         (f"{title}: requests/s", f"{emu.rps:,.0f}", f"{bare.rps:,.0f}",
          f"{ratio:.2f}x (target >= {target}x)", verdict(ratio >= target)),
         (f"{title}: p50 / p99 latency",
@@ -960,6 +983,10 @@ def load_rows(title: str, result: dict, target: float) -> list:
          f"p99 target < {P99_TARGET_MS:.0f} ms",
          verdict(emu.p99_ms < P99_TARGET_MS)),
     ]
+    if emu.cpu_us and bare.cpu_us:  # the work per request, which the machine's other load moves much less
+        rows.append((f"{title}: server CPU per request", f"{emu.cpu_us:.1f} us",
+                     f"{bare.cpu_us:.1f} us", f"{bare.cpu_us / emu.cpu_us:.2f}x (bare/emulator)", "-"))
+    return rows
 
 
 def scaling_rows(scaling: dict, small: str, large: str, deep_page: int,
