@@ -17,6 +17,7 @@ from emulator.core.namespace import Namespace
 from emulator.core.jsonio import dumps
 from emulator.core.operations import Answer, Call, Operation
 from emulator.vendors.qianfan import LEGACY_PREFIX, V2_PATH, auth, render, service, wire
+from emulator.vendors.qianfan.errors import is_legacy
 
 MAX_BODY = 1 << 20
 
@@ -37,10 +38,10 @@ def authenticate(call: Call) -> Caller:
 
 
 def render_result(result, call: Call) -> Answer:
-    """The family's success envelope around the handler's result (bytes: a result already encoded). A v2 row is
-    one with an Action; its requestId (hex digits and dashes) needs no escaping."""
+    """The family's success envelope around the handler's result (bytes: a result already encoded). The ids are
+    hex digits and dashes, or digits: they need no escaping."""
     digest = call.caller.answer
-    if call.operation.action is not None:
+    if not is_legacy(call):
         request_id = service.request_id(digest)
         if isinstance(result, bytes):
             return Answer(b'{"requestId":"%s","result":%s}' % (request_id.encode(), result))
